@@ -1,0 +1,105 @@
+package cns
+
+import (
+	"context"
+	"time"
+)
+
+// Embedder turns text into a unit-length vector of fixed dimension. Implementations are deterministic and
+// safe for concurrent use.
+type Embedder interface {
+	Embed(ctx context.Context, text string) ([]float32, error)
+	Dim() int
+	Name() string // backend and version, e.g. "hashed-ngram@1"; stored with indexes to detect a switch
+}
+
+// Entailment holds NLI probabilities; the three sum to 1.
+type Entailment struct {
+	Entail     float64
+	Neutral    float64
+	Contradict float64
+}
+
+// NLI judges whether a premise entails, is neutral to, or contradicts a hypothesis. Implementations are
+// deterministic and safe for concurrent use.
+type NLI interface {
+	Classify(ctx context.Context, premise, hypothesis string) (Entailment, error)
+	Name() string
+}
+
+// Hit is one vector-search result: Score is the inner product (cosine for unit vectors).
+type Hit struct {
+	ID    string
+	Score float64
+}
+
+// VectorIndex is a nearest-neighbour index over unit vectors. Safe for concurrent readers and writers.
+type VectorIndex interface {
+	Add(id string, v []float32) error // replaces any vector already stored under id
+	Remove(id string)
+	Search(q []float32, k int) ([]Hit, error) // best first
+	Len() int
+	Dim() int
+}
+
+// SNOFilter selects SNOs of one project for listing, ordered by trust (descending) then id.
+type SNOFilter struct {
+	Project  string
+	Statuses []Status // empty = any
+	MinTrust float64
+	MaxTrust float64 // 0 means no upper bound
+	Limit    int
+	After    *SNOCursor // start after this position
+}
+
+// SNOCursor is a position in the trust ordering.
+type SNOCursor struct {
+	Trust float64
+	ID    string
+}
+
+// JobFilter selects jobs of one project, newest first.
+type JobFilter struct {
+	Project string
+	States  []JobState // empty = any
+	Limit   int
+	After   *JobCursor
+}
+
+// JobCursor is a position in the newest-first job ordering.
+type JobCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// Stats summarises a project's population and jobs.
+type Stats struct {
+	SNOsByStatus   map[Status]int
+	JobsByState    map[JobState]int
+	ActiveTrustSum float64 // sum of trust over ACTIVE SNOs, for the average
+}
+
+// Store is the system of record for jobs and SNOs. Every write of one operation is atomic: a crash never
+// leaves half an SNO or a succeeded job without its SNO. Entities of another project are ENOTFOUND.
+type Store interface {
+	// CreateJob stores a new queued job. When the job carries an idempotency key already used in its
+	// project, nothing is written and the existing job is returned with created=false.
+	CreateJob(ctx context.Context, job *Job) (stored *Job, created bool, err error)
+	GetJob(ctx context.Context, project, id string) (*Job, error)
+	// UpdateJob overwrites the job's record (state, attempts, error).
+	UpdateJob(ctx context.Context, job *Job) error
+	// CompleteJob atomically stores the SNO and the job, which the caller has marked succeeded.
+	CompleteJob(ctx context.Context, job *Job, sno *SNO) error
+	ListJobs(ctx context.Context, f JobFilter) ([]*Job, error)
+	// UnfinishedJobs returns the queued and running jobs of every project, oldest first.
+	UnfinishedJobs(ctx context.Context) ([]*Job, error)
+
+	GetSNO(ctx context.Context, project, id string) (*SNO, error)
+	// PutSNO overwrites an existing SNO (status change, re-evaluation).
+	PutSNO(ctx context.Context, sno *SNO) error
+	ListSNOs(ctx context.Context, f SNOFilter) ([]*SNO, error)
+	// ScanSNOs calls fn for every SNO of every project (index rebuilds); fn's error stops the scan.
+	ScanSNOs(ctx context.Context, fn func(*SNO) error) error
+	Stats(ctx context.Context, project string) (Stats, error)
+	Close() error
+}
