@@ -1,0 +1,464 @@
+// Package configs loads, validates and describes the service configuration: built-in defaults, then an
+// optional YAML file (CNS_CONFIG / --config; examples beside this file), then CNS_* environment variables.
+// Every key can be set by environment: the variable is CNS_ + the key upper-cased with dots as
+// underscores (redis.url → CNS_REDIS_URL); map entries use "__" for the dots
+// (CNS_AUTH__PROJECTS__ALPHA__SECRET). The configuration is validated once at boot and every problem is
+// reported together.
+package configs
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// Profiles.
+const (
+	ProfileDev        = "dev"
+	ProfileProduction = "production"
+)
+
+// Config is the whole service configuration. Field tags are the koanf keys.
+type Config struct {
+	Profile   string    `koanf:"profile"`
+	Addr      string    `koanf:"addr"`
+	DataDir   string    `koanf:"data_dir"`
+	Redis     Redis     `koanf:"redis"`
+	Log       Log       `koanf:"log"`
+	Auth      Auth      `koanf:"auth"`
+	Server    Server    `koanf:"server"`
+	Worker    Worker    `koanf:"worker"`
+	Limits    Limits    `koanf:"limits"`
+	Critics   Critics   `koanf:"critics"`
+	Admission Admission `koanf:"admission"`
+	NLP       NLP       `koanf:"nlp"`
+	Vector    Vector    `koanf:"vector"`
+}
+
+// Redis configures the broker and system of record of the distributed mode.
+type Redis struct {
+	URL string `koanf:"url"`
+}
+
+// Log configures zap.
+type Log struct {
+	Level  string `koanf:"level"`  // debug, info, warn, error
+	Format string `koanf:"format"` // json or console
+}
+
+// Auth configures bearer tokens.
+type Auth struct {
+	// Projects maps a project name to its signing secret (base64, at least 32 bytes decoded in production).
+	Projects  map[string]Project `koanf:"projects"`
+	ClockSkew time.Duration      `koanf:"clock_skew"`
+	// DevProject is the project `cns dev` creates a secret and an admin token for.
+	DevProject string `koanf:"dev_project"`
+}
+
+// Project is one tenant's auth settings.
+type Project struct {
+	Secret string `koanf:"secret"`
+}
+
+// Server configures the HTTP listener.
+type Server struct {
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	IdleTimeout       time.Duration `koanf:"idle_timeout"`
+	ShutdownTimeout   time.Duration `koanf:"shutdown_timeout"`
+	MaxRequestBytes   int           `koanf:"max_request_bytes"`
+	WatchInterval     time.Duration `koanf:"watch_interval"`
+}
+
+// Worker configures command processing.
+type Worker struct {
+	Concurrency  int           `koanf:"concurrency"`
+	MaxAttempts  int           `koanf:"max_attempts"`
+	JobTimeout   time.Duration `koanf:"job_timeout"`
+	DrainTimeout time.Duration `koanf:"drain_timeout"`
+}
+
+// Limits bound requests (see cns.Limits).
+type Limits struct {
+	MaxDocumentBytes int `koanf:"max_document_bytes"`
+	MaxClaims        int `koanf:"max_claims"`
+	MaxEvidence      int `koanf:"max_evidence"`
+	MaxEdges         int `koanf:"max_edges"`
+}
+
+// Critics configures the critics and the trust score.
+type Critics struct {
+	// Preset names the weights: default, exploration or verification. Weights set explicitly win.
+	Preset       string  `koanf:"preset"`
+	Weights      Weights `koanf:"weights"`
+	NoveltyAlpha float64 `koanf:"novelty_alpha"`
+	NoveltyBeta  float64 `koanf:"novelty_beta"`
+	NoveltyK     int     `koanf:"novelty_k"`
+	TrustFloor   float64 `koanf:"trust_floor"`
+	MaxBranching int     `koanf:"max_branching"`
+}
+
+// Weights of the trust score; all zero means "use the preset".
+type Weights struct {
+	Grounding float64 `koanf:"grounding"`
+	Logic     float64 `koanf:"logic"`
+	Novelty   float64 `koanf:"novelty"`
+}
+
+// Admission decides what an evaluated SNO becomes.
+type Admission struct {
+	MinTrust float64 `koanf:"min_trust"` // below: REJECTED
+}
+
+// NLP chooses the embedder and NLI backend.
+type NLP struct {
+	Backend string `koanf:"backend"` // builtin
+	Dim     int    `koanf:"dim"`
+}
+
+// Vector chooses the vector index backend.
+type Vector struct {
+	Backend string `koanf:"backend"` // exact
+}
+
+// Defaults returns the built-in defaults as a flat key map. It is the list of known keys too.
+func Defaults() map[string]any {
+	return map[string]any{
+		"profile":                    ProfileDev,
+		"addr":                       "127.0.0.1:8080",
+		"data_dir":                   "./.cns-data",
+		"redis.url":                  "",
+		"log.level":                  "info",
+		"log.format":                 "json",
+		"auth.clock_skew":            "30s",
+		"auth.dev_project":           "dev",
+		"server.read_header_timeout": "10s",
+		"server.idle_timeout":        "120s",
+		"server.shutdown_timeout":    "15s",
+		"server.max_request_bytes":   (1 << 20) + (64 << 10),
+		"server.watch_interval":      "100ms",
+		"worker.concurrency":         2,
+		"worker.max_attempts":        5,
+		"worker.job_timeout":         "60s",
+		"worker.drain_timeout":       "10s",
+		"limits.max_document_bytes":  1 << 20,
+		"limits.max_claims":          256,
+		"limits.max_evidence":        256,
+		"limits.max_edges":           1024,
+		"critics.preset":             "default",
+		"critics.weights.grounding":  0.0,
+		"critics.weights.logic":      0.0,
+		"critics.weights.novelty":    0.0,
+		"critics.novelty_alpha":      0.7,
+		"critics.novelty_beta":       0.3,
+		"critics.novelty_k":          5,
+		"critics.trust_floor":        0.3,
+		"critics.max_branching":      5,
+		"admission.min_trust":        0.3,
+		"nlp.backend":                "builtin",
+		"nlp.dim":                    256,
+		"vector.backend":             "exact",
+	}
+}
+
+// secretKey reports whether a key holds a secret (redacted everywhere it is shown).
+func secretKey(k string) bool {
+	return strings.HasSuffix(k, ".secret")
+}
+
+// Loaded is a loaded configuration with the source of every value.
+type Loaded struct {
+	Config
+	sources map[string]string
+	values  map[string]any
+}
+
+// Entry is one effective value for display.
+type Entry struct {
+	Key, Value, Source string
+	Secret             bool
+}
+
+// Entries lists every effective value, sorted by key, secrets redacted. Redis URLs lose their password.
+func (l *Loaded) Entries() []Entry {
+	keys := make([]string, 0, len(l.values))
+	for k := range l.values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]Entry, 0, len(keys))
+	for _, k := range keys {
+		e := Entry{Key: k, Value: fmt.Sprint(l.values[k]), Source: l.sources[k]}
+		switch {
+		case secretKey(k):
+			e.Value, e.Secret = "[redacted]", true
+		case k == "redis.url":
+			e.Value = RedactURL(e.Value)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// RedactURL removes the password of a URL ("redis://:pw@h" → "redis://:[redacted]@h").
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "[redacted]")
+	}
+	return u.String()
+}
+
+// EnvName is the environment variable of a key.
+func EnvName(key string) string {
+	return "CNS_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Options say where to load from.
+type Options struct {
+	File    string            // YAML path; "" = none (CNS_CONFIG is read by the caller)
+	Environ func() []string   // nil = os.Environ
+	Set     map[string]string // flag overrides (e.g. --addr), highest precedence
+}
+
+// Load reads defaults, the YAML file and the environment, and validates the result. The error lists every
+// problem found (see Problems).
+func Load(o Options) (*Loaded, error) {
+	k := koanf.New(".")
+	sources := map[string]string{}
+	defaults := Defaults()
+	if err := k.Load(confmap.Provider(defaults, "."), nil); err != nil {
+		return nil, fmt.Errorf("load defaults: %w", err)
+	}
+	for key := range defaults {
+		sources[key] = "default"
+	}
+	var problems []string
+	if o.File != "" {
+		fk := koanf.New(".")
+		if err := fk.Load(file.Provider(o.File), yaml.Parser()); err != nil {
+			return nil, &Problems{List: []string{fmt.Sprintf("config file %s: %v", o.File, err)}}
+		}
+		for _, key := range fk.Keys() {
+			if _, known := defaults[key]; !known && !projectKey.MatchString(key) {
+				problems = append(problems, fmt.Sprintf("%s: unknown key %q", o.File, key))
+				continue
+			}
+			sources[key] = "file"
+		}
+		if err := k.Merge(fk); err != nil {
+			return nil, fmt.Errorf("merge config file: %w", err)
+		}
+	}
+	envKnown := make(map[string]string, len(defaults))
+	for key := range defaults {
+		envKnown[EnvName(key)] = key
+	}
+	environ := o.Environ
+	if environ == nil {
+		environ = os.Environ
+	}
+	ek := koanf.New(".")
+	err := ek.Load(env.Provider(".", env.Opt{
+		Prefix:      "CNS_",
+		EnvironFunc: environ,
+		TransformFunc: func(name, v string) (string, any) {
+			if key, ok := envKnown[name]; ok {
+				return key, v
+			}
+			if strings.Contains(name, "__") {
+				key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "CNS_"), "__", "."))
+				if _, ok := defaults[key]; ok || projectKey.MatchString(key) {
+					return key, v
+				}
+			}
+			return "", nil // CNS_CONFIG and variables of other tools
+		},
+	}), nil)
+	if err != nil {
+		return nil, fmt.Errorf("load environment: %w", err)
+	}
+	for _, key := range ek.Keys() {
+		sources[key] = "env"
+	}
+	if err := k.Merge(ek); err != nil {
+		return nil, fmt.Errorf("merge environment: %w", err)
+	}
+	for key, v := range o.Set {
+		if err := k.Set(key, v); err != nil {
+			return nil, fmt.Errorf("set %s: %w", key, err)
+		}
+		sources[key] = "flag"
+	}
+
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		problems = append(problems, fmt.Sprintf("decode: %v", err))
+	}
+	problems = append(problems, c.problems()...)
+	if len(problems) > 0 {
+		return nil, &Problems{List: problems}
+	}
+	values := map[string]any{}
+	for _, key := range k.Keys() {
+		values[key] = k.Get(key)
+	}
+	return &Loaded{Config: c, sources: sources, values: values}, nil
+}
+
+var (
+	projectKey  = regexp.MustCompile(`^auth\.projects\.[a-z0-9][a-z0-9_-]{0,62}\.secret$`)
+	projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+)
+
+// Problems is every problem found in a configuration.
+type Problems struct{ List []string }
+
+func (p *Problems) Error() string {
+	return fmt.Sprintf("invalid configuration (%d problems):\n  - %s", len(p.List), strings.Join(p.List, "\n  - "))
+}
+
+// AsProblems returns the problem list of err, if it is one.
+func AsProblems(err error) ([]string, bool) {
+	var p *Problems
+	if errors.As(err, &p) {
+		return p.List, true
+	}
+	return nil, false
+}
+
+// PresetWeights are the named weight sets of the CNS 2.0 guide.
+var PresetWeights = map[string]Weights{
+	"default":      {Grounding: 0.4, Logic: 0.3, Novelty: 0.3},
+	"exploration":  {Grounding: 0.1, Logic: 0.1, Novelty: 0.8},
+	"verification": {Grounding: 0.45, Logic: 0.45, Novelty: 0.1},
+}
+
+// EffectiveWeights returns the explicit weights if any is set, else the preset's.
+func (c *Critics) EffectiveWeights() Weights {
+	if c.Weights != (Weights{}) {
+		return c.Weights
+	}
+	return PresetWeights[c.Preset]
+}
+
+func finite01(x float64) bool { return !math.IsNaN(x) && x >= 0 && x <= 1 }
+
+func (c *Config) problems() []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if c.Profile != ProfileDev && c.Profile != ProfileProduction {
+		add("profile: %q is not dev or production", c.Profile)
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		add("addr: %q is not host:port", c.Addr)
+	}
+	if c.Redis.URL != "" {
+		u, err := url.Parse(c.Redis.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			add("redis.url: must be redis://host:port or rediss://host:port")
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		add("log.format: %q is not json or console", c.Log.Format)
+	}
+	for name, pr := range c.Auth.Projects {
+		if !projectName.MatchString(name) {
+			add("auth.projects.%s: project names are lower-case letters, digits, - and _", name)
+		}
+		if pr.Secret == "" {
+			add("auth.projects.%s.secret: missing", name)
+		} else if b, err := base64.StdEncoding.DecodeString(pr.Secret); err != nil {
+			add("auth.projects.%s.secret: not base64", name)
+		} else if len(b) < 16 || (c.Profile == ProfileProduction && len(b) < 32) {
+			add("auth.projects.%s.secret: %d bytes is too short (32 in production)", name, len(b))
+		}
+	}
+	if !projectName.MatchString(c.Auth.DevProject) {
+		add("auth.dev_project: %q is not a valid project name", c.Auth.DevProject)
+	}
+	if c.Auth.ClockSkew < 0 || c.Auth.ClockSkew > 10*time.Minute {
+		add("auth.clock_skew: must be between 0 and 10m")
+	}
+	positiveDur := map[string]time.Duration{
+		"server.read_header_timeout": c.Server.ReadHeaderTimeout, "server.idle_timeout": c.Server.IdleTimeout,
+		"server.shutdown_timeout": c.Server.ShutdownTimeout, "server.watch_interval": c.Server.WatchInterval,
+		"worker.job_timeout": c.Worker.JobTimeout, "worker.drain_timeout": c.Worker.DrainTimeout,
+	}
+	for _, k := range sortedKeys(positiveDur) {
+		if positiveDur[k] <= 0 {
+			add("%s: must be a positive duration", k)
+		}
+	}
+	positiveInt := map[string]int{
+		"worker.concurrency": c.Worker.Concurrency, "worker.max_attempts": c.Worker.MaxAttempts,
+		"limits.max_document_bytes": c.Limits.MaxDocumentBytes, "limits.max_claims": c.Limits.MaxClaims,
+		"limits.max_evidence": c.Limits.MaxEvidence, "limits.max_edges": c.Limits.MaxEdges,
+		"critics.novelty_k": c.Critics.NoveltyK, "critics.max_branching": c.Critics.MaxBranching,
+		"nlp.dim": c.NLP.Dim, "server.max_request_bytes": c.Server.MaxRequestBytes,
+	}
+	for _, k := range sortedKeys(positiveInt) {
+		if positiveInt[k] <= 0 {
+			add("%s: must be positive", k)
+		}
+	}
+	if c.Worker.Concurrency > 256 {
+		add("worker.concurrency: %d is more than 256", c.Worker.Concurrency)
+	}
+	if c.Server.MaxRequestBytes < c.Limits.MaxDocumentBytes {
+		add("server.max_request_bytes: must be at least limits.max_document_bytes")
+	}
+	if _, ok := PresetWeights[c.Critics.Preset]; !ok {
+		add("critics.preset: %q is not default, exploration or verification", c.Critics.Preset)
+	}
+	w := c.Critics.Weights
+	if w != (Weights{}) {
+		if !(w.Grounding >= 0 && w.Logic >= 0 && w.Novelty >= 0) || math.IsInf(w.Grounding+w.Logic+w.Novelty, 0) || w.Grounding+w.Logic+w.Novelty <= 0 {
+			add("critics.weights: each weight must be ≥ 0 and their sum > 0")
+		}
+	}
+	for k, v := range map[string]float64{"critics.novelty_alpha": c.Critics.NoveltyAlpha, "critics.novelty_beta": c.Critics.NoveltyBeta,
+		"critics.trust_floor": c.Critics.TrustFloor, "admission.min_trust": c.Admission.MinTrust} {
+		if !finite01(v) {
+			add("%s: must be in [0,1]", k)
+		}
+	}
+	if c.NLP.Backend != "builtin" {
+		add("nlp.backend: %q is not builtin", c.NLP.Backend)
+	}
+	if c.Vector.Backend != "exact" {
+		add("vector.backend: %q is not exact", c.Vector.Backend)
+	}
+	sort.Strings(p)
+	return p
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
