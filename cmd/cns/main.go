@@ -1,0 +1,73 @@
+// Command cns is the one binary of the CNS service: `cns dev` runs everything in one process with embedded
+// parts, `cns token` mints bearer tokens, `cns config check` validates configuration. This file is the
+// composition root: the only place that knows every adapter.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "cns:", err)
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+const usage = `cns — Chiral Narrative Synthesis service
+
+Usage:
+  cns dev [--addr HOST:PORT] [--data DIR] [--config FILE]   run API, dashboard and workers in one process
+  cns token --project P [--perm sno:read,...] [--ttl 24h]   mint a bearer token from the project secret
+  cns config check [--config FILE]                          validate and print the effective configuration
+  cns version                                               print the version
+
+Run "cns COMMAND --help" for a command's flags. Configuration: configs/README.md.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"cns: missing command"}
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr, getenv)
+	case "token":
+		return runToken(args[1:], stdout, stderr, getenv)
+	case "config":
+		if len(args) < 2 || args[1] != "check" {
+			return usageError{"usage: cns config check [--config FILE]"}
+		}
+		return runConfigCheck(args[2:], stdout, stderr, getenv)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "cns", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("cns: unknown command %q", args[0])}
+}

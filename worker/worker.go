@@ -1,0 +1,163 @@
+// Package worker consumes CNS commands from the bus and runs them through the engine. It is the one place
+// where domain errors become delivery decisions: an input error fails the job at once and acks the
+// message; any other error is retried (nack, with backoff) until worker.max_attempts, then the job fails
+// and the message is acked. Handlers are idempotent: a job that already ended is acked untouched, and the
+// SNO id is derived from the job id, so a redelivered command overwrites rather than duplicates.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"go.uber.org/zap"
+
+	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/engine"
+	busv1 "github.com/cns-dev/cns/proto/gen/cns/bus/v1"
+	"github.com/cns-dev/cns/pubsub"
+)
+
+// Config is the worker's part of the service configuration.
+type Config struct {
+	Concurrency int
+	MaxAttempts int
+	JobTimeout  time.Duration
+}
+
+// Worker handles ProcessJob commands.
+type Worker struct {
+	cfg    Config
+	store  cns.Store
+	engine *engine.Engine
+	pub    message.Publisher
+	log    *zap.Logger
+	now    func() time.Time
+	// OnJobEnd, if set, is called after a job reaches a terminal state (metrics).
+	OnJobEnd func(job *cns.Job)
+}
+
+// New returns a worker.
+func New(cfg Config, store cns.Store, eng *engine.Engine, pub message.Publisher, log *zap.Logger) *Worker {
+	return &Worker{cfg: cfg, store: store, engine: eng, pub: pub, log: log, now: time.Now}
+}
+
+// Register adds the command handlers to the router, subscribed through sub.
+func (w *Worker) Register(r *message.Router, sub message.Subscriber) {
+	h := r.AddConsumerHandler("process_job", pubsub.TopicJobs, sub, w.handle)
+	h.AddMiddleware(pubsub.Limit(w.cfg.Concurrency), middleware.Recoverer)
+}
+
+func (w *Worker) handle(msg *message.Message) error {
+	var cmd busv1.ProcessJob
+	if err := pubsub.Decode(msg, &cmd); err != nil {
+		// A message that cannot be decoded never will be: drop it loudly rather than loop on it.
+		w.log.Error("dropping undecodable command", zap.String("message_uuid", msg.UUID), zap.Error(err))
+		return nil
+	}
+	ctx := msg.Context()
+	log := w.log.With(zap.String("project", cmd.Project), zap.String("job_id", cmd.JobId))
+	job, err := w.store.GetJob(ctx, cmd.Project, cmd.JobId)
+	if cns.ErrorCode(err) == cns.ENOTFOUND {
+		log.Warn("command for unknown job dropped")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load job: %w", err)
+	}
+	if job.State.Terminal() {
+		return nil // redelivery of a finished job
+	}
+	job.State = cns.JobRunning
+	job.Attempts++
+	job.StartedAt = w.now().UTC()
+	job.UpdatedAt = job.StartedAt
+	if err := w.store.UpdateJob(ctx, job); err != nil {
+		return fmt.Errorf("mark job running: %w", err)
+	}
+
+	jctx, cancel := context.WithTimeout(ctx, w.cfg.JobTimeout)
+	sno, err := w.engine.Build(jctx, job)
+	cancel()
+	if err == nil {
+		job.State, job.SNOID, job.Error, job.ErrorCode = cns.JobSucceeded, sno.ID, "", ""
+		job.FinishedAt = w.now().UTC()
+		job.UpdatedAt = job.FinishedAt
+		if err = w.store.CompleteJob(ctx, job, sno); err == nil {
+			w.engine.Observe(sno)
+			log.Info("job succeeded", zap.String("sno_id", sno.ID), zap.Float64("trust", sno.Trust),
+				zap.Stringer("status", sno.Status), zap.Int("attempt", job.Attempts))
+			w.ended(job)
+			w.announce(ctx, sno)
+			return nil
+		}
+		err = fmt.Errorf("store result: %w", err)
+	}
+
+	code := cns.ErrorCode(err)
+	permanent := code == cns.EINVALID || code == cns.EFAILEDPRECOND || code == cns.ENOTFOUND
+	if !permanent && job.Attempts < w.cfg.MaxAttempts && ctx.Err() == nil {
+		log.Warn("job attempt failed; will retry", zap.Int("attempt", job.Attempts), zap.Error(err))
+		job.State = cns.JobQueued
+		job.Error = cns.ErrorMessage(err)
+		job.UpdatedAt = w.now().UTC()
+		if uerr := w.store.UpdateJob(ctx, job); uerr != nil {
+			log.Error("record failed attempt", zap.Error(uerr))
+		}
+		sleep(ctx, backoff(job.Attempts))
+		return err // nack: the bus redelivers
+	}
+	if ctx.Err() != nil && !permanent {
+		// Shutting down: leave the job queued so the next start (or another worker) runs it.
+		return errors.Join(err, ctx.Err())
+	}
+	job.State = cns.JobFailed
+	job.ErrorCode = code
+	job.Error = cns.ErrorMessage(err)
+	if code == cns.EINTERNAL {
+		job.Error = fmt.Sprintf("internal error after %d attempts", job.Attempts)
+	}
+	job.FinishedAt = w.now().UTC()
+	job.UpdatedAt = job.FinishedAt
+	if uerr := w.store.UpdateJob(ctx, job); uerr != nil {
+		return fmt.Errorf("mark job failed: %w", uerr)
+	}
+	log.Warn("job failed", zap.String("code", code), zap.Int("attempts", job.Attempts), zap.Error(err))
+	w.ended(job)
+	return nil
+}
+
+func (w *Worker) ended(job *cns.Job) {
+	if w.OnJobEnd != nil {
+		w.OnJobEnd(job)
+	}
+}
+
+// announce tells other processes about the new SNO so their index replicas follow. Failing to announce
+// loses nothing: replicas rebuild from the store.
+func (w *Worker) announce(ctx context.Context, sno *cns.SNO) {
+	if w.pub == nil {
+		return
+	}
+	ev := &busv1.SnoChanged{Project: sno.Project, SnoId: sno.ID, Change: "created"}
+	if err := pubsub.Publish(ctx, w.pub, pubsub.TopicSNOEvents, ev); err != nil {
+		w.log.Warn("announce sno", zap.String("sno_id", sno.ID), zap.Error(err))
+	}
+}
+
+func backoff(attempt int) time.Duration {
+	d := 50 * time.Millisecond << min(attempt, 7)
+	return min(d, 5*time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
