@@ -91,6 +91,10 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// Writes go through db.Batch: concurrent writers (API requests, worker slots) share one transaction
+	// and one fsync. Every write function is safe to re-run, which Batch requires when a batch fails.
+	// A short delay keeps single-writer latency low while still coalescing bursts.
+	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketJobs, bucketJobKeys, bucketJobTimes, bucketUnfinished, bucketSNOs, bucketSNOTrust, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -293,7 +297,7 @@ func (s *Store) CreateJob(ctx context.Context, job *cns.Job) (*cns.Job, bool, er
 		return nil, false, wrap(op, fmt.Errorf("encode job: %w", err))
 	}
 	var existing *cns.Job
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.db.Batch(func(tx *bbolt.Tx) error {
 		b := bucketsOf(tx)
 		existing = nil
 		if job.IdempotencyKey != "" {
@@ -360,7 +364,7 @@ func (s *Store) UpdateJob(ctx context.Context, job *cns.Job) error {
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode job: %w", err))
 	}
-	return wrap(op, s.db.Update(func(tx *bbolt.Tx) error {
+	return wrap(op, s.db.Batch(func(tx *bbolt.Tx) error {
 		b := bucketsOf(tx)
 		old, err := getJob(b, job.Project, job.ID)
 		if err != nil {
@@ -403,7 +407,7 @@ func (s *Store) CompleteJob(ctx context.Context, job *cns.Job, sno *cns.SNO) err
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode sno: %w", err))
 	}
-	return wrap(op, s.db.Update(func(tx *bbolt.Tx) error {
+	return wrap(op, s.db.Batch(func(tx *bbolt.Tx) error {
 		b := bucketsOf(tx)
 		oldJob, err := getJob(b, j.Project, j.ID)
 		if err != nil {
@@ -563,7 +567,7 @@ func (s *Store) PutSNO(ctx context.Context, sno *cns.SNO) error {
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode sno: %w", err))
 	}
-	return wrap(op, s.db.Update(func(tx *bbolt.Tx) error {
+	return wrap(op, s.db.Batch(func(tx *bbolt.Tx) error {
 		b := bucketsOf(tx)
 		old, err := getSNO(b, sno.Project, sno.ID)
 		if err != nil {
