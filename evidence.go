@@ -52,12 +52,12 @@ func CanonicalEvidenceID(sourceID, content string) string {
 // NormalizeDOI extracts a DOI from s (a bare DOI, "doi:…", or a doi.org URL) and lower-cases it (DOIs are
 // case-insensitive). Trailing punctuation picked up from prose is dropped. It returns "" if s holds no DOI.
 func NormalizeDOI(s string) string {
+	// Only an escaped slash is decoded (doi.org/10.1000%2Fabc): decoding everything would let "%00" or
+	// "%FF" put control bytes into an id and would make normalising twice differ from normalising once.
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "%2F", "/"), "%2f", "/")
 	m := doiRe.FindString(s)
 	if m == "" {
 		return ""
-	}
-	if u, err := url.PathUnescape(m); err == nil {
-		m = u
 	}
 	m = strings.TrimRightFunc(m, func(r rune) bool { return strings.ContainsRune(".,;:)]}'\"", r) })
 	return strings.ToLower(m)

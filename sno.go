@@ -103,8 +103,11 @@ func Normalize(v []float32) []float32 {
 	return v
 }
 
-// Cosine returns the cosine similarity of two vectors of equal length (0 if either is zero).
+// Cosine returns the cosine similarity of two vectors (0 if either is zero or their lengths differ).
 func Cosine(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return 0
+	}
 	var dot, na, nb float64
 	for i := range a {
 		dot += float64(a[i]) * float64(b[i])

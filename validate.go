@@ -87,8 +87,6 @@ func ValidateDocument(in DocumentInput, l Limits) error {
 // Edges with Strength 0 get strength 1 (the API's default for an omitted strength).
 func BuildNarrative(in NarrativeInput, l Limits) (Graph, []Evidence, error) {
 	var v Violations
-	checkText(&v, "hypothesis", in.Hypothesis, l.MaxHypothesisBytes, true)
-	checkMetadata(&v, in.Metadata, l)
 	if len(in.Claims) > l.MaxClaims {
 		v.Add("claims", "has %d claims, the limit is %d", len(in.Claims), l.MaxClaims)
 	}
@@ -99,8 +97,11 @@ func BuildNarrative(in NarrativeInput, l Limits) (Graph, []Evidence, error) {
 		v.Add("evidence", "has %d items, the limit is %d", len(in.Evidence), l.MaxEvidence)
 	}
 	if len(v) > 0 {
+		// Oversized lists are not inspected item by item: the caller gets the size problem at once.
 		return Graph{}, nil, v.Err("invalid narrative")
 	}
+	checkText(&v, "hypothesis", in.Hypothesis, l.MaxHypothesisBytes, true)
+	checkMetadata(&v, in.Metadata, l)
 
 	g := NewGraph(in.Hypothesis)
 	for i, c := range in.Claims {

@@ -58,9 +58,11 @@ func TestEvidenceDedupAndOddDOIs(t *testing.T) {
 		// The first sentence is the hypothesis (no marker, no claim verb anywhere).
 		{"doi:10.1000/stat.1", "10.1000/stat.1", []string{"root", "c1"}},
 		{"url:https://example.org/trial", "https://www.example.org/trial/?utm_source=t#top", []string{"c1", "c2"}},
-		// Double-encoded: kept as written so its id is the one cns gives the written DOI. The ones that
-		// decode to a control character or invalid UTF-8 are dropped.
+		// Percent escapes other than %2F stay as written (cns.NormalizeDOI decodes nothing else), so
+		// no escape can smuggle a control character into an id.
 		{cns.CanonicalEvidenceID("10.1234/a%2541", ""), "10.1234/a%2541", []string{"c3"}},
+		{"doi:10.1234/x%00y", "10.1234/x%00y", []string{"c3"}},
+		{"doi:10.1234/y%ff", "10.1234/y%ff", []string{"c3"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)

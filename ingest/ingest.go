@@ -212,6 +212,11 @@ func collectEvidence(in cns.DocumentInput, norm string, sents []sentence, g cns.
 				continue
 			}
 			id := cns.CanonicalEvidenceID(r.source, "")
+			if strings.HasPrefix(r.source, "[") {
+				// "[12]" means a different paper in every document: scope it to this document so two
+				// unrelated SNOs never look entangled through their reference numbers.
+				id = docID + "#" + r.source
+			}
 			if id == "" || !clean(id) {
 				continue
 			}

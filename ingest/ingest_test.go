@@ -206,7 +206,11 @@ func TestDocument(t *testing.T) {
 			}
 			for i, w := range tt.evidence {
 				e := got[i]
-				if e.SourceID != w.sourceID || e.ID != cns.CanonicalEvidenceID(w.sourceID, "") ||
+				wantID := cns.CanonicalEvidenceID(w.sourceID, "")
+				if strings.HasPrefix(w.sourceID, "[") {
+					wantID = doc.ID + "#" + w.sourceID // numeric references are scoped to their document
+				}
+				if e.SourceID != w.sourceID || e.ID != wantID ||
 					e.Confidence != w.confidence || !reflect.DeepEqual(e.SupportsClaimIDs, w.supports) {
 					t.Errorf("evidence[%d] = %+v, want %+v", i, e, w)
 				}

@@ -105,6 +105,9 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(&authInterceptor{verifier: s.d.Verifier}),
 		connect.WithReadMaxBytes(s.d.MaxRequestBytes),
+		// Compressing a few-KB SNO costs more CPU than it saves on a LAN; only large responses are
+		// worth it.
+		connect.WithCompressMinBytes(16 << 10),
 	}
 	opts = append(opts, jsonCodecs()...)
 	mux.Handle(cnsv1connect.NewNarrativeServiceHandler(&narrative{s}, opts...))

@@ -247,7 +247,7 @@ func TestSubmitNarrativeOverGRPCAndListing(t *testing.T) {
 				{From: "c1", To: "root", Relation: cnsv1.Relation_RELATION_SUPPORTS, Strength: 0.9},
 				{From: "c2", To: "c1", Relation: cnsv1.Relation_RELATION_SUPPORTS},
 			},
-			Evidence: []*cnsv1.Evidence{{SourceId: fmt.Sprintf("https://doi.org/10.5555/TRIAL.%d", i), Content: h + " A randomized trial found a clear effect.", SupportsClaimIds: []string{"c1"}}},
+			Evidence:       []*cnsv1.Evidence{{SourceId: fmt.Sprintf("https://doi.org/10.5555/TRIAL.%d", i), Content: h + " A randomized trial found a clear effect.", SupportsClaimIds: []string{"c1"}}},
 			IdempotencyKey: fmt.Sprintf("k%d", i),
 		}
 		resp, err := b.grpc.SubmitNarrative(ctx, authed(b.token, req))
