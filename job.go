@@ -87,3 +87,16 @@ type Job struct {
 	StartedAt      time.Time
 	FinishedAt     time.Time
 }
+
+// DeadLetter is a command that was given up on after worker.max_attempts deliveries. Its job is marked
+// failed; redriving puts the job back in the queue with its attempts reset.
+type DeadLetter struct {
+	ID         string
+	Project    string
+	JobID      string
+	Topic      string // the topic the command came from
+	Payload    []byte // the command as published, to re-publish unchanged
+	Reason     string // caller-safe reason: the last error
+	Deliveries int
+	CreatedAt  time.Time
+}

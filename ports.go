@@ -101,5 +101,15 @@ type Store interface {
 	// ScanSNOs calls fn for every SNO of every project (index rebuilds); fn's error stops the scan.
 	ScanSNOs(ctx context.Context, fn func(*SNO) error) error
 	Stats(ctx context.Context, project string) (Stats, error)
+
+	// AddDeadLetter records a dead letter and, in the same transaction, stores its job (which the caller
+	// has marked failed). job may be nil when the command names no stored job.
+	AddDeadLetter(ctx context.Context, dl *DeadLetter, job *Job) error
+	// ListDeadLetters returns a project's dead letters, newest first (limit <= 0: all).
+	ListDeadLetters(ctx context.Context, project string, limit int) ([]*DeadLetter, error)
+	// TakeDeadLetters removes and returns the named dead letters of a project (ids empty: all of them);
+	// unknown ids are skipped. Used by redrive and purge.
+	TakeDeadLetters(ctx context.Context, project string, ids []string) ([]*DeadLetter, error)
+
 	Close() error
 }

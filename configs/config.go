@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -125,14 +126,27 @@ type Admission struct {
 
 // NLP chooses the embedder and NLI backend.
 type NLP struct {
-	Backend string `koanf:"backend"` // builtin
-	Dim     int    `koanf:"dim"`
+	Backend string `koanf:"backend"` // builtin, glove, cybertron
+	Dim     int    `koanf:"dim"`     // builtin embedder dimension; model backends take theirs from the model
+	// ModelsDir holds installed model assets (make models); model names below are directories in it.
+	ModelsDir     string `koanf:"models_dir"`
+	EmbedderModel string `koanf:"embedder_model"`
+	NLIModel      string `koanf:"nli_model"`
 }
 
 // Vector chooses the vector index backend.
 type Vector struct {
-	Backend string `koanf:"backend"` // exact
+	Backend string `koanf:"backend"` // exact, faiss
+	// FaissIndex is the FAISS index_factory description (e.g. "IDMap,Flat" or "IDMap,HNSW32").
+	FaissIndex   string `koanf:"faiss_index"`
+	HNSWEfSearch int    `koanf:"hnsw_ef_search"`
 }
+
+// NLPBackends and VectorBackends are the accepted backend names.
+var (
+	NLPBackends    = []string{"builtin", "glove", "cybertron"}
+	VectorBackends = []string{"exact", "faiss"}
+)
 
 // Defaults returns the built-in defaults as a flat key map. It is the list of known keys too.
 func Defaults() map[string]any {
@@ -170,7 +184,12 @@ func Defaults() map[string]any {
 		"admission.min_trust":        0.3,
 		"nlp.backend":                "builtin",
 		"nlp.dim":                    256,
+		"nlp.models_dir":             "./models",
+		"nlp.embedder_model":         "",
+		"nlp.nli_model":              "",
 		"vector.backend":             "exact",
+		"vector.faiss_index":         "IDMap,Flat",
+		"vector.hnsw_ef_search":      64,
 	}
 }
 
@@ -444,11 +463,14 @@ func (c *Config) problems() []string {
 			add("%s: must be in [0,1]", k)
 		}
 	}
-	if c.NLP.Backend != "builtin" {
-		add("nlp.backend: %q is not builtin", c.NLP.Backend)
+	if !slices.Contains(NLPBackends, c.NLP.Backend) {
+		add("nlp.backend: %q is not one of %s", c.NLP.Backend, strings.Join(NLPBackends, ", "))
 	}
-	if c.Vector.Backend != "exact" {
-		add("vector.backend: %q is not exact", c.Vector.Backend)
+	if !slices.Contains(VectorBackends, c.Vector.Backend) {
+		add("vector.backend: %q is not one of %s", c.Vector.Backend, strings.Join(VectorBackends, ", "))
+	}
+	if c.Vector.HNSWEfSearch <= 0 {
+		add("vector.hnsw_ef_search: must be positive")
 	}
 	sort.Strings(p)
 	return p

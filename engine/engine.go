@@ -22,6 +22,8 @@ type Config struct {
 	Limits   cns.Limits
 	Critic   critic.Config
 	MinTrust float64 // admission: below it an SNO is REJECTED
+	// NewIndex builds a project's vector index; nil means the exact pure-Go index.
+	NewIndex func(dim int) cns.VectorIndex
 }
 
 // Engine builds, scores and indexes SNOs. Safe for concurrent use.
@@ -45,7 +47,7 @@ func New(cfg Config, store cns.Store, emb cns.Embedder, nli cns.NLI) (*Engine, e
 	}
 	return &Engine{
 		cfg: cfg, store: store, emb: emb, eval: eval,
-		index: vector.NewSet(emb.Dim()),
+		index: vector.NewSet(emb.Dim(), cfg.NewIndex),
 		now:   time.Now,
 		trust: map[string]map[string]float64{},
 	}, nil

@@ -26,6 +26,9 @@ var Permissions = map[string]string{
 	cnsv1connect.NarrativeServiceArchiveSNOProcedure:      auth.PermSNOWrite,
 	cnsv1connect.AdminServiceGetSystemStatusProcedure:     auth.PermAdminRead,
 	cnsv1connect.AdminServiceGetConfigProcedure:           auth.PermAdminRead,
+	cnsv1connect.AdminServiceListDeadLettersProcedure:     auth.PermAdminRead,
+	cnsv1connect.AdminServiceRedriveDeadLettersProcedure:  auth.PermAdminWrite,
+	cnsv1connect.AdminServicePurgeDeadLettersProcedure:    auth.PermAdminWrite,
 }
 
 type claimsKey struct{}

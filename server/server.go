@@ -15,19 +15,16 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/oklog/ulid/v2"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/auth"
+	"github.com/cns-dev/cns/dispatch"
 	"github.com/cns-dev/cns/engine"
-	busv1 "github.com/cns-dev/cns/proto/gen/cns/bus/v1"
 	cnsv1 "github.com/cns-dev/cns/proto/gen/cns/v1"
 	"github.com/cns-dev/cns/proto/gen/cns/v1/cnsv1connect"
-	"github.com/cns-dev/cns/pubsub"
 )
 
 // Engine is what the API needs from the engine for synchronous calls.
@@ -62,12 +59,12 @@ type ConfigEntry struct {
 
 // Deps are the server's collaborators, wired by the composition root.
 type Deps struct {
-	Store     cns.Store
-	Publisher message.Publisher
-	Engine    Engine
-	Verifier  *auth.Verifier
-	Log       *zap.Logger
-	Limits    cns.Limits
+	Store      cns.Store
+	Dispatcher *dispatch.Dispatcher
+	Engine     Engine
+	Verifier   *auth.Verifier
+	Log        *zap.Logger
+	Limits     cns.Limits
 	// MaxRequestBytes bounds a request body before it is decoded.
 	MaxRequestBytes int
 	// WatchInterval is how often WatchJob looks at the job.
@@ -79,9 +76,7 @@ type Deps struct {
 	Profile   string
 	Version   string
 	NLPName   string
-	// OnJobAccepted, if set, is called for every new job (metrics).
-	OnJobAccepted func(*cns.Job)
-	Now           func() time.Time
+	Now       func() time.Time
 }
 
 // Server implements cns.v1.NarrativeService and cns.v1.AdminService.
@@ -125,32 +120,9 @@ func (s *Server) fail(ctx context.Context, err error) error {
 
 type narrative struct{ *Server }
 
-func newJobID() string { return "job_" + strings.ToLower(ulid.Make().String()) }
-
 func (s *Server) accept(ctx context.Context, job *cns.Job) (string, error) {
-	now := s.d.Now().UTC()
-	job.ID = newJobID()
 	job.Project = project(ctx)
-	job.State = cns.JobQueued
-	job.CreatedAt, job.UpdatedAt = now, now
-	stored, created, err := s.d.Store.CreateJob(ctx, job)
-	if err != nil {
-		return "", fmt.Errorf("create job: %w", err)
-	}
-	if !created {
-		return stored.ID, nil // idempotent replay: the first job's id
-	}
-	if s.d.OnJobAccepted != nil {
-		s.d.OnJobAccepted(stored)
-	}
-	// The job is durable before the command is published; if publishing fails the job is still
-	// accepted and is re-published from the store at the next start.
-	cmd := &busv1.ProcessJob{Project: stored.Project, JobId: stored.ID}
-	if err := pubsub.Publish(context.WithoutCancel(ctx), s.d.Publisher, pubsub.TopicJobs, cmd); err != nil {
-		s.d.Log.Error("publish job; it stays queued for recovery", zap.String("job_id", stored.ID), zap.Error(err))
-	}
-	s.d.Log.Info("job accepted", zap.String("project", stored.Project), zap.String("job_id", stored.ID), zap.Stringer("kind", stored.Kind))
-	return stored.ID, nil
+	return s.d.Dispatcher.Accept(ctx, job)
 }
 
 func checkIdempotencyKey(v *cns.Violations, key string, l cns.Limits) {
@@ -480,4 +452,62 @@ func (a *admin) GetConfig(ctx context.Context, _ *connect.Request[cnsv1.GetConfi
 		}
 	}
 	return connect.NewResponse(resp), nil
+}
+
+func (a *admin) ListDeadLetters(ctx context.Context, req *connect.Request[cnsv1.ListDeadLettersRequest]) (*connect.Response[cnsv1.ListDeadLettersResponse], error) {
+	limit := int(req.Msg.GetLimit())
+	switch {
+	case limit < 0:
+		return nil, a.fail(ctx, invalid("limit", "must not be negative"))
+	case limit == 0:
+		limit = 100
+	case limit > 1000:
+		limit = 1000
+	}
+	dls, err := a.d.Store.ListDeadLetters(ctx, project(ctx), limit)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	resp := &cnsv1.ListDeadLettersResponse{}
+	for _, dl := range dls {
+		resp.DeadLetters = append(resp.DeadLetters, &cnsv1.DeadLetter{DeadLetterId: dl.ID, JobId: dl.JobID, Topic: dl.Topic,
+			Reason: dl.Reason, Deliveries: int32(dl.Deliveries), CreatedAt: ts(dl.CreatedAt)})
+	}
+	return connect.NewResponse(resp), nil
+}
+
+// selection checks that a bulk operation names its targets or says "all" explicitly, so an empty list
+// sent by mistake never wipes every dead letter.
+func selection(ids []string, all bool) error {
+	switch {
+	case all && len(ids) > 0:
+		return invalid("deadLetterIds", "must be empty when all is set")
+	case !all && len(ids) == 0:
+		return invalid("deadLetterIds", "name at least one dead letter, or set all")
+	case len(ids) > 1000:
+		return invalid("deadLetterIds", "at most 1000 per call")
+	}
+	return nil
+}
+
+func (a *admin) RedriveDeadLetters(ctx context.Context, req *connect.Request[cnsv1.RedriveDeadLettersRequest]) (*connect.Response[cnsv1.RedriveDeadLettersResponse], error) {
+	if err := selection(req.Msg.GetDeadLetterIds(), req.Msg.GetAll()); err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	n, err := a.d.Dispatcher.Redrive(ctx, project(ctx), req.Msg.GetDeadLetterIds())
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	return connect.NewResponse(&cnsv1.RedriveDeadLettersResponse{Redriven: int32(n)}), nil
+}
+
+func (a *admin) PurgeDeadLetters(ctx context.Context, req *connect.Request[cnsv1.PurgeDeadLettersRequest]) (*connect.Response[cnsv1.PurgeDeadLettersResponse], error) {
+	if err := selection(req.Msg.GetDeadLetterIds(), req.Msg.GetAll()); err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	n, err := a.d.Dispatcher.Purge(ctx, project(ctx), req.Msg.GetDeadLetterIds())
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	return connect.NewResponse(&cnsv1.PurgeDeadLettersResponse{Purged: int32(n)}), nil
 }

@@ -2,12 +2,13 @@ package vector
 
 import (
 	"fmt"
+	"github.com/cns-dev/cns"
 	"sync"
 	"testing"
 )
 
 func TestSet(t *testing.T) {
-	s := NewSet(2)
+	s := NewSet(2, nil)
 	if s.Dim() != 2 {
 		t.Errorf("Dim = %d", s.Dim())
 	}
@@ -30,8 +31,8 @@ func TestSet(t *testing.T) {
 }
 
 func TestSetConcurrent(t *testing.T) {
-	s := NewSet(4)
-	got := make([][]*Exact, 8)
+	s := NewSet(4, nil)
+	got := make([][]cns.VectorIndex, 8)
 	var wg sync.WaitGroup
 	for g := range got {
 		wg.Add(1)
@@ -60,7 +61,7 @@ func TestSetConcurrent(t *testing.T) {
 }
 
 func TestNewPanicsOnBadDim(t *testing.T) {
-	for name, f := range map[string]func(){"NewExact": func() { NewExact(0) }, "NewSet": func() { NewSet(-1) }} {
+	for name, f := range map[string]func(){"NewExact": func() { NewExact(0) }, "NewSet": func() { NewSet(-1, nil) }} {
 		func() {
 			defer func() {
 				if recover() == nil {

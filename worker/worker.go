@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/oklog/ulid/v2"
 	"go.uber.org/zap"
 
 	"github.com/cns-dev/cns"
@@ -28,11 +30,20 @@ type Config struct {
 	JobTimeout  time.Duration
 }
 
+// Builder turns a job into a scored SNO and keeps the in-memory population view current; *engine.Engine
+// is the implementation.
+type Builder interface {
+	Build(ctx context.Context, job *cns.Job) (*cns.SNO, error)
+	Observe(sno *cns.SNO)
+}
+
+var _ Builder = (*engine.Engine)(nil)
+
 // Worker handles ProcessJob commands.
 type Worker struct {
 	cfg    Config
 	store  cns.Store
-	engine *engine.Engine
+	engine Builder
 	pub    message.Publisher
 	log    *zap.Logger
 	now    func() time.Time
@@ -41,7 +52,7 @@ type Worker struct {
 }
 
 // New returns a worker.
-func New(cfg Config, store cns.Store, eng *engine.Engine, pub message.Publisher, log *zap.Logger) *Worker {
+func New(cfg Config, store cns.Store, eng Builder, pub message.Publisher, log *zap.Logger) *Worker {
 	return &Worker{cfg: cfg, store: store, engine: eng, pub: pub, log: log, now: time.Now}
 }
 
@@ -70,6 +81,15 @@ func (w *Worker) handle(msg *message.Message) error {
 	}
 	if job.State.Terminal() {
 		return nil // redelivery of a finished job
+	}
+	if job.Attempts >= w.cfg.MaxAttempts {
+		// Every attempt is recorded before it runs, so a command whose handler crashed the process (or
+		// hung past the claim time) arrives here with its attempts used up: give up without running it.
+		reason := job.Error
+		if reason == "" {
+			reason = fmt.Sprintf("no attempt finished in %d deliveries", job.Attempts)
+		}
+		return w.deadLetter(ctx, msg, job, cns.EINTERNAL, reason)
 	}
 	job.State = cns.JobRunning
 	job.Attempts++
@@ -114,18 +134,43 @@ func (w *Worker) handle(msg *message.Message) error {
 		// Shutting down: leave the job queued so the next start (or another worker) runs it.
 		return errors.Join(err, ctx.Err())
 	}
+	if !permanent {
+		log.Warn("job attempts exhausted", zap.Int("attempts", job.Attempts), zap.Error(err))
+		reason := cns.ErrorMessage(err)
+		if code == cns.EINTERNAL {
+			reason = fmt.Sprintf("internal error after %d attempts", job.Attempts)
+		}
+		return w.deadLetter(ctx, msg, job, code, reason)
+	}
+	// The input is at fault: the job fails at once and the client reads why from the job.
 	job.State = cns.JobFailed
 	job.ErrorCode = code
 	job.Error = cns.ErrorMessage(err)
-	if code == cns.EINTERNAL {
-		job.Error = fmt.Sprintf("internal error after %d attempts", job.Attempts)
-	}
 	job.FinishedAt = w.now().UTC()
 	job.UpdatedAt = job.FinishedAt
 	if uerr := w.store.UpdateJob(ctx, job); uerr != nil {
 		return fmt.Errorf("mark job failed: %w", uerr)
 	}
-	log.Warn("job failed", zap.String("code", code), zap.Int("attempts", job.Attempts), zap.Error(err))
+	log.Info("job failed on its input", zap.String("code", code), zap.Error(err))
+	w.ended(job)
+	return nil
+}
+
+// deadLetter fails the job and records its command as a dead letter, in one store transaction, then
+// acks the message. An operator can redrive it once the cause is fixed.
+func (w *Worker) deadLetter(ctx context.Context, msg *message.Message, job *cns.Job, code, reason string) error {
+	now := w.now().UTC()
+	job.State, job.ErrorCode, job.Error = cns.JobFailed, code, reason
+	job.FinishedAt, job.UpdatedAt = now, now
+	dl := &cns.DeadLetter{
+		ID: "dl_" + strings.ToLower(ulid.Make().String()), Project: job.Project, JobID: job.ID,
+		Topic: pubsub.TopicJobs, Payload: msg.Payload, Reason: reason, Deliveries: job.Attempts, CreatedAt: now,
+	}
+	if err := w.store.AddDeadLetter(ctx, dl, job); err != nil {
+		return fmt.Errorf("dead-letter job: %w", err)
+	}
+	w.log.Warn("job dead-lettered", zap.String("project", job.Project), zap.String("job_id", job.ID),
+		zap.String("dead_letter_id", dl.ID), zap.Int("deliveries", job.Attempts), zap.String("reason", reason))
 	w.ended(job)
 	return nil
 }

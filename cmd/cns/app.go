@@ -23,9 +23,8 @@ import (
 	"github.com/cns-dev/cns/auth"
 	"github.com/cns-dev/cns/configs"
 	"github.com/cns-dev/cns/critic"
+	"github.com/cns-dev/cns/dispatch"
 	"github.com/cns-dev/cns/engine"
-	"github.com/cns-dev/cns/nlp"
-	busv1 "github.com/cns-dev/cns/proto/gen/cns/bus/v1"
 	"github.com/cns-dev/cns/pubsub"
 	"github.com/cns-dev/cns/server"
 	"github.com/cns-dev/cns/store/bolt"
@@ -41,16 +40,17 @@ type Main struct {
 	// ran).
 	NoWorkers bool
 
-	store    *bolt.Store
-	bus      pubsub.Bus
-	router   *message.Router
-	engine   *engine.Engine
-	http     *http.Server
-	listener net.Listener
-	started  time.Time
-	secret   []byte
-	serveErr chan error
-	closeOne sync.Once
+	store      *bolt.Store
+	bus        pubsub.Bus
+	router     *message.Router
+	engine     *engine.Engine
+	dispatcher *dispatch.Dispatcher
+	http       *http.Server
+	listener   net.Listener
+	started    time.Time
+	secret     []byte
+	serveErr   chan error
+	closeOne   sync.Once
 }
 
 // devSecretFile and devTokenFile live in the data dir.
@@ -92,9 +92,13 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.store = st
 
-	emb, nli, err := nlp.New(c.NLP.Backend, c.NLP.Dim)
+	emb, nli, err := newNLP(c)
 	if err != nil {
 		return fmt.Errorf("nlp backend: %w", err)
+	}
+	newIndex, err := newIndexFactory(c)
+	if err != nil {
+		return fmt.Errorf("vector backend: %w", err)
 	}
 	w := c.Critics.EffectiveWeights()
 	m.engine, err = engine.New(engine.Config{
@@ -105,6 +109,7 @@ func (m *Main) Open(ctx context.Context) error {
 			TrustFloor: c.Critics.TrustFloor, MaxBranching: c.Critics.MaxBranching,
 		},
 		MinTrust: c.Admission.MinTrust,
+		NewIndex: newIndex,
 	}, st, emb, nli)
 	if err != nil {
 		return err
@@ -129,13 +134,13 @@ func (m *Main) Open(ctx context.Context) error {
 		wk.Register(m.router, m.bus)
 	}
 
+	m.dispatcher = &dispatch.Dispatcher{Store: st, Publisher: m.bus, Log: m.Log.Named("dispatch"), OnAccepted: metrics.jobAccepted}
 	verifier := auth.NewVerifier(m.projectSecret, nil, c.Auth.ClockSkew)
 	srv := server.New(server.Deps{
-		Store: st, Publisher: m.bus, Engine: m.engine, Verifier: verifier, Log: m.Log.Named("api"),
+		Store: st, Dispatcher: m.dispatcher, Engine: m.engine, Verifier: verifier, Log: m.Log.Named("api"),
 		Limits: limits(c), MaxRequestBytes: c.Server.MaxRequestBytes, WatchInterval: c.Server.WatchInterval,
 		Queues: m.queues, Processes: m.processes, Config: m.configEntries,
 		Profile: c.Profile, Version: version, NLPName: c.NLP.Backend,
-		OnJobAccepted: metrics.jobAccepted,
 	})
 	mux := http.NewServeMux()
 	srv.Mount(mux)
@@ -175,17 +180,12 @@ func (m *Main) Start(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		jobs, err := m.store.UnfinishedJobs(ctx)
+		n, err := m.dispatcher.Resume(ctx)
 		if err != nil {
-			return fmt.Errorf("resume jobs: %w", err)
+			return err
 		}
-		for _, j := range jobs {
-			if err := pubsub.Publish(ctx, m.bus, pubsub.TopicJobs, &busv1.ProcessJob{Project: j.Project, JobId: j.ID}); err != nil {
-				return fmt.Errorf("resume job %s: %w", j.ID, err)
-			}
-		}
-		if len(jobs) > 0 {
-			m.Log.Info("resumed unfinished jobs", zap.Int("jobs", len(jobs)))
+		if n > 0 {
+			m.Log.Info("resumed unfinished jobs", zap.Int("jobs", n))
 		}
 	}
 	go func() {

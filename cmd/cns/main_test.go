@@ -511,6 +511,18 @@ func TestAuth(t *testing.T) {
 	if err != nil || len(snos.Msg.Snos) != 0 {
 		t.Fatalf("acme sees SNOs: %v %v", err, snos)
 	}
+	// Dead letters: reading needs admin:read, operating admin:write, and a bulk call must say what it hits.
+	dls, err := b.admin.ListDeadLetters(ctx, authed(b.token, &cnsv1.ListDeadLettersRequest{}))
+	if err != nil || len(dls.Msg.DeadLetters) != 0 {
+		t.Fatalf("list dead letters: %v %v", err, dls)
+	}
+	_, err = b.admin.PurgeDeadLetters(ctx, authed(b.token, &cnsv1.PurgeDeadLettersRequest{}))
+	wantViolation(t, err, connect.CodeInvalidArgument, "deadLetterIds")
+	adminRO := mint(secretA, "dev", []string{auth.PermAdminRead}, now, now.Add(time.Hour))
+	_, err = b.admin.RedriveDeadLetters(ctx, authed(adminRO, &cnsv1.RedriveDeadLettersRequest{All: true}))
+	if connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("redrive with admin:read: %v", err)
+	}
 	// GetConfig redacts the secret.
 	cfg, err := b.admin.GetConfig(ctx, authed(b.token, &cnsv1.GetConfigRequest{}))
 	if err != nil {

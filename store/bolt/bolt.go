@@ -96,7 +96,7 @@ func Open(path string) (*Store, error) {
 	// A short delay keeps single-writer latency low while still coalescing bursts.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketJobs, bucketJobKeys, bucketJobTimes, bucketUnfinished, bucketSNOs, bucketSNOTrust, bucketMeta} {
+		for _, name := range [][]byte{bucketJobs, bucketJobKeys, bucketJobTimes, bucketUnfinished, bucketSNOs, bucketSNOTrust, bucketMeta, bucketDeadLetters} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) cns.Store) {
 		{"ProjectIsolation", testProjectIsolation},
 		{"RoundTrip/Job", testRoundTripJob},
 		{"RoundTrip/SNO", testRoundTripSNO},
+		{"DeadLetters", testDeadLetters},
 		{"ContextCancelled", testContextCancelled},
 		{"Close", testClose},
 	}

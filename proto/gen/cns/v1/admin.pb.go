@@ -638,6 +638,376 @@ func (x *GetConfigResponse) GetEntries() []*ConfigEntry {
 	return nil
 }
 
+// DeadLetter is a command given up on after worker.max_attempts deliveries.
+type DeadLetter struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetterId string                 `protobuf:"bytes,1,opt,name=dead_letter_id,json=deadLetterId,proto3" json:"dead_letter_id,omitempty"`
+	JobId        string                 `protobuf:"bytes,2,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// The topic the command came from.
+	Topic string `protobuf:"bytes,3,opt,name=topic,proto3" json:"topic,omitempty"`
+	// The last error; safe to show.
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Deliveries    int32                  `protobuf:"varint,5,opt,name=deliveries,proto3" json:"deliveries,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLetter) Reset() {
+	*x = DeadLetter{}
+	mi := &file_cns_v1_admin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetter) ProtoMessage() {}
+
+func (x *DeadLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_v1_admin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
+func (*DeadLetter) Descriptor() ([]byte, []int) {
+	return file_cns_v1_admin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DeadLetter) GetDeadLetterId() string {
+	if x != nil {
+		return x.DeadLetterId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetDeliveries() int32 {
+	if x != nil {
+		return x.Deliveries
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type ListDeadLettersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1000; 0 means 100.
+	Limit         int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersRequest) Reset() {
+	*x = ListDeadLettersRequest{}
+	mi := &file_cns_v1_admin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersRequest) ProtoMessage() {}
+
+func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_v1_admin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_cns_v1_admin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListDeadLettersRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListDeadLettersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetters   []*DeadLetter          `protobuf:"bytes,1,rep,name=dead_letters,json=deadLetters,proto3" json:"dead_letters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersResponse) Reset() {
+	*x = ListDeadLettersResponse{}
+	mi := &file_cns_v1_admin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersResponse) ProtoMessage() {}
+
+func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_v1_admin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_cns_v1_admin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
+	if x != nil {
+		return x.DeadLetters
+	}
+	return nil
+}
+
+type RedriveDeadLettersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetterIds []string               `protobuf:"bytes,1,rep,name=dead_letter_ids,json=deadLetterIds,proto3" json:"dead_letter_ids,omitempty"`
+	// Redrive every dead letter of the project; dead_letter_ids must then be empty.
+	All           bool `protobuf:"varint,2,opt,name=all,proto3" json:"all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedriveDeadLettersRequest) Reset() {
+	*x = RedriveDeadLettersRequest{}
+	mi := &file_cns_v1_admin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveDeadLettersRequest) ProtoMessage() {}
+
+func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_v1_admin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_cns_v1_admin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RedriveDeadLettersRequest) GetDeadLetterIds() []string {
+	if x != nil {
+		return x.DeadLetterIds
+	}
+	return nil
+}
+
+func (x *RedriveDeadLettersRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+type RedriveDeadLettersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Redriven      int32                  `protobuf:"varint,1,opt,name=redriven,proto3" json:"redriven,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedriveDeadLettersResponse) Reset() {
+	*x = RedriveDeadLettersResponse{}
+	mi := &file_cns_v1_admin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveDeadLettersResponse) ProtoMessage() {}
+
+func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_v1_admin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_cns_v1_admin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
+	if x != nil {
+		return x.Redriven
+	}
+	return 0
+}
+
+type PurgeDeadLettersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetterIds []string               `protobuf:"bytes,1,rep,name=dead_letter_ids,json=deadLetterIds,proto3" json:"dead_letter_ids,omitempty"`
+	// Purge every dead letter of the project; dead_letter_ids must then be empty.
+	All           bool `protobuf:"varint,2,opt,name=all,proto3" json:"all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurgeDeadLettersRequest) Reset() {
+	*x = PurgeDeadLettersRequest{}
+	mi := &file_cns_v1_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurgeDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurgeDeadLettersRequest) ProtoMessage() {}
+
+func (x *PurgeDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_v1_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurgeDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*PurgeDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_cns_v1_admin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PurgeDeadLettersRequest) GetDeadLetterIds() []string {
+	if x != nil {
+		return x.DeadLetterIds
+	}
+	return nil
+}
+
+func (x *PurgeDeadLettersRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+type PurgeDeadLettersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Purged        int32                  `protobuf:"varint,1,opt,name=purged,proto3" json:"purged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurgeDeadLettersResponse) Reset() {
+	*x = PurgeDeadLettersResponse{}
+	mi := &file_cns_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurgeDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurgeDeadLettersResponse) ProtoMessage() {}
+
+func (x *PurgeDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurgeDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*PurgeDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_cns_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PurgeDeadLettersResponse) GetPurged() int32 {
+	if x != nil {
+		return x.Purged
+	}
+	return 0
+}
+
 var File_cns_v1_admin_proto protoreflect.FileDescriptor
 
 const file_cns_v1_admin_proto_rawDesc = "" +
@@ -692,10 +1062,38 @@ const file_cns_v1_admin_proto_rawDesc = "" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12\x16\n" +
 	"\x06secret\x18\x04 \x01(\bR\x06secret\"B\n" +
 	"\x11GetConfigResponse\x12-\n" +
-	"\aentries\x18\x01 \x03(\v2\x13.cns.v1.ConfigEntryR\aentries2\xae\x01\n" +
+	"\aentries\x18\x01 \x03(\v2\x13.cns.v1.ConfigEntryR\aentries\"\xd2\x01\n" +
+	"\n" +
+	"DeadLetter\x12$\n" +
+	"\x0edead_letter_id\x18\x01 \x01(\tR\fdeadLetterId\x12\x15\n" +
+	"\x06job_id\x18\x02 \x01(\tR\x05jobId\x12\x14\n" +
+	"\x05topic\x18\x03 \x01(\tR\x05topic\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1e\n" +
+	"\n" +
+	"deliveries\x18\x05 \x01(\x05R\n" +
+	"deliveries\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\".\n" +
+	"\x16ListDeadLettersRequest\x12\x14\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\"P\n" +
+	"\x17ListDeadLettersResponse\x125\n" +
+	"\fdead_letters\x18\x01 \x03(\v2\x12.cns.v1.DeadLetterR\vdeadLetters\"U\n" +
+	"\x19RedriveDeadLettersRequest\x12&\n" +
+	"\x0fdead_letter_ids\x18\x01 \x03(\tR\rdeadLetterIds\x12\x10\n" +
+	"\x03all\x18\x02 \x01(\bR\x03all\"8\n" +
+	"\x1aRedriveDeadLettersResponse\x12\x1a\n" +
+	"\bredriven\x18\x01 \x01(\x05R\bredriven\"S\n" +
+	"\x17PurgeDeadLettersRequest\x12&\n" +
+	"\x0fdead_letter_ids\x18\x01 \x03(\tR\rdeadLetterIds\x12\x10\n" +
+	"\x03all\x18\x02 \x01(\bR\x03all\"2\n" +
+	"\x18PurgeDeadLettersResponse\x12\x16\n" +
+	"\x06purged\x18\x01 \x01(\x05R\x06purged2\xbb\x03\n" +
 	"\fAdminService\x12W\n" +
 	"\x0fGetSystemStatus\x12\x1e.cns.v1.GetSystemStatusRequest\x1a\x1f.cns.v1.GetSystemStatusResponse\"\x03\x90\x02\x01\x12E\n" +
-	"\tGetConfig\x12\x18.cns.v1.GetConfigRequest\x1a\x19.cns.v1.GetConfigResponse\"\x03\x90\x02\x01B/Z-github.com/cns-dev/cns/proto/gen/cns/v1;cnsv1b\x06proto3"
+	"\tGetConfig\x12\x18.cns.v1.GetConfigRequest\x1a\x19.cns.v1.GetConfigResponse\"\x03\x90\x02\x01\x12W\n" +
+	"\x0fListDeadLetters\x12\x1e.cns.v1.ListDeadLettersRequest\x1a\x1f.cns.v1.ListDeadLettersResponse\"\x03\x90\x02\x01\x12[\n" +
+	"\x12RedriveDeadLetters\x12!.cns.v1.RedriveDeadLettersRequest\x1a\".cns.v1.RedriveDeadLettersResponse\x12U\n" +
+	"\x10PurgeDeadLetters\x12\x1f.cns.v1.PurgeDeadLettersRequest\x1a .cns.v1.PurgeDeadLettersResponseB/Z-github.com/cns-dev/cns/proto/gen/cns/v1;cnsv1b\x06proto3"
 
 var (
 	file_cns_v1_admin_proto_rawDescOnce sync.Once
@@ -709,38 +1107,53 @@ func file_cns_v1_admin_proto_rawDescGZIP() []byte {
 	return file_cns_v1_admin_proto_rawDescData
 }
 
-var file_cns_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_cns_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_cns_v1_admin_proto_goTypes = []any{
-	(*GetSystemStatusRequest)(nil),  // 0: cns.v1.GetSystemStatusRequest
-	(*Population)(nil),              // 1: cns.v1.Population
-	(*JobCounts)(nil),               // 2: cns.v1.JobCounts
-	(*QueueDepth)(nil),              // 3: cns.v1.QueueDepth
-	(*Process)(nil),                 // 4: cns.v1.Process
-	(*GetSystemStatusResponse)(nil), // 5: cns.v1.GetSystemStatusResponse
-	(*GetConfigRequest)(nil),        // 6: cns.v1.GetConfigRequest
-	(*ConfigEntry)(nil),             // 7: cns.v1.ConfigEntry
-	(*GetConfigResponse)(nil),       // 8: cns.v1.GetConfigResponse
-	(*durationpb.Duration)(nil),     // 9: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 10: google.protobuf.Timestamp
+	(*GetSystemStatusRequest)(nil),     // 0: cns.v1.GetSystemStatusRequest
+	(*Population)(nil),                 // 1: cns.v1.Population
+	(*JobCounts)(nil),                  // 2: cns.v1.JobCounts
+	(*QueueDepth)(nil),                 // 3: cns.v1.QueueDepth
+	(*Process)(nil),                    // 4: cns.v1.Process
+	(*GetSystemStatusResponse)(nil),    // 5: cns.v1.GetSystemStatusResponse
+	(*GetConfigRequest)(nil),           // 6: cns.v1.GetConfigRequest
+	(*ConfigEntry)(nil),                // 7: cns.v1.ConfigEntry
+	(*GetConfigResponse)(nil),          // 8: cns.v1.GetConfigResponse
+	(*DeadLetter)(nil),                 // 9: cns.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),     // 10: cns.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),    // 11: cns.v1.ListDeadLettersResponse
+	(*RedriveDeadLettersRequest)(nil),  // 12: cns.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil), // 13: cns.v1.RedriveDeadLettersResponse
+	(*PurgeDeadLettersRequest)(nil),    // 14: cns.v1.PurgeDeadLettersRequest
+	(*PurgeDeadLettersResponse)(nil),   // 15: cns.v1.PurgeDeadLettersResponse
+	(*durationpb.Duration)(nil),        // 16: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),      // 17: google.protobuf.Timestamp
 }
 var file_cns_v1_admin_proto_depIdxs = []int32{
-	9,  // 0: cns.v1.QueueDepth.oldest_pending_age:type_name -> google.protobuf.Duration
-	10, // 1: cns.v1.Process.started_at:type_name -> google.protobuf.Timestamp
-	10, // 2: cns.v1.Process.last_heartbeat:type_name -> google.protobuf.Timestamp
+	16, // 0: cns.v1.QueueDepth.oldest_pending_age:type_name -> google.protobuf.Duration
+	17, // 1: cns.v1.Process.started_at:type_name -> google.protobuf.Timestamp
+	17, // 2: cns.v1.Process.last_heartbeat:type_name -> google.protobuf.Timestamp
 	1,  // 3: cns.v1.GetSystemStatusResponse.population:type_name -> cns.v1.Population
 	2,  // 4: cns.v1.GetSystemStatusResponse.jobs:type_name -> cns.v1.JobCounts
 	3,  // 5: cns.v1.GetSystemStatusResponse.queues:type_name -> cns.v1.QueueDepth
 	4,  // 6: cns.v1.GetSystemStatusResponse.processes:type_name -> cns.v1.Process
 	7,  // 7: cns.v1.GetConfigResponse.entries:type_name -> cns.v1.ConfigEntry
-	0,  // 8: cns.v1.AdminService.GetSystemStatus:input_type -> cns.v1.GetSystemStatusRequest
-	6,  // 9: cns.v1.AdminService.GetConfig:input_type -> cns.v1.GetConfigRequest
-	5,  // 10: cns.v1.AdminService.GetSystemStatus:output_type -> cns.v1.GetSystemStatusResponse
-	8,  // 11: cns.v1.AdminService.GetConfig:output_type -> cns.v1.GetConfigResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	17, // 8: cns.v1.DeadLetter.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 9: cns.v1.ListDeadLettersResponse.dead_letters:type_name -> cns.v1.DeadLetter
+	0,  // 10: cns.v1.AdminService.GetSystemStatus:input_type -> cns.v1.GetSystemStatusRequest
+	6,  // 11: cns.v1.AdminService.GetConfig:input_type -> cns.v1.GetConfigRequest
+	10, // 12: cns.v1.AdminService.ListDeadLetters:input_type -> cns.v1.ListDeadLettersRequest
+	12, // 13: cns.v1.AdminService.RedriveDeadLetters:input_type -> cns.v1.RedriveDeadLettersRequest
+	14, // 14: cns.v1.AdminService.PurgeDeadLetters:input_type -> cns.v1.PurgeDeadLettersRequest
+	5,  // 15: cns.v1.AdminService.GetSystemStatus:output_type -> cns.v1.GetSystemStatusResponse
+	8,  // 16: cns.v1.AdminService.GetConfig:output_type -> cns.v1.GetConfigResponse
+	11, // 17: cns.v1.AdminService.ListDeadLetters:output_type -> cns.v1.ListDeadLettersResponse
+	13, // 18: cns.v1.AdminService.RedriveDeadLetters:output_type -> cns.v1.RedriveDeadLettersResponse
+	15, // 19: cns.v1.AdminService.PurgeDeadLetters:output_type -> cns.v1.PurgeDeadLettersResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_cns_v1_admin_proto_init() }
@@ -754,7 +1167,7 @@ func file_cns_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cns_v1_admin_proto_rawDesc), len(file_cns_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

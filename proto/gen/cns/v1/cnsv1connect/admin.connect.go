@@ -38,6 +38,15 @@ const (
 	AdminServiceGetSystemStatusProcedure = "/cns.v1.AdminService/GetSystemStatus"
 	// AdminServiceGetConfigProcedure is the fully-qualified name of the AdminService's GetConfig RPC.
 	AdminServiceGetConfigProcedure = "/cns.v1.AdminService/GetConfig"
+	// AdminServiceListDeadLettersProcedure is the fully-qualified name of the AdminService's
+	// ListDeadLetters RPC.
+	AdminServiceListDeadLettersProcedure = "/cns.v1.AdminService/ListDeadLetters"
+	// AdminServiceRedriveDeadLettersProcedure is the fully-qualified name of the AdminService's
+	// RedriveDeadLetters RPC.
+	AdminServiceRedriveDeadLettersProcedure = "/cns.v1.AdminService/RedriveDeadLetters"
+	// AdminServicePurgeDeadLettersProcedure is the fully-qualified name of the AdminService's
+	// PurgeDeadLetters RPC.
+	AdminServicePurgeDeadLettersProcedure = "/cns.v1.AdminService/PurgeDeadLetters"
 )
 
 // AdminServiceClient is a client for the cns.v1.AdminService service.
@@ -46,6 +55,14 @@ type AdminServiceClient interface {
 	GetSystemStatus(context.Context, *connect.Request[v1.GetSystemStatusRequest]) (*connect.Response[v1.GetSystemStatusResponse], error)
 	// GetConfig returns the effective configuration with secrets redacted.
 	GetConfig(context.Context, *connect.Request[v1.GetConfigRequest]) (*connect.Response[v1.GetConfigResponse], error)
+	// ListDeadLetters lists the project's dead letters, newest first: commands given up on after
+	// worker.max_attempts deliveries (their jobs are FAILED).
+	ListDeadLetters(context.Context, *connect.Request[v1.ListDeadLettersRequest]) (*connect.Response[v1.ListDeadLettersResponse], error)
+	// RedriveDeadLetters puts dead letters' jobs back in the queue with their attempts reset. Needs
+	// admin:write.
+	RedriveDeadLetters(context.Context, *connect.Request[v1.RedriveDeadLettersRequest]) (*connect.Response[v1.RedriveDeadLettersResponse], error)
+	// PurgeDeadLetters deletes dead letters; their jobs stay FAILED. Needs admin:write.
+	PurgeDeadLetters(context.Context, *connect.Request[v1.PurgeDeadLettersRequest]) (*connect.Response[v1.PurgeDeadLettersResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the cns.v1.AdminService service. By default, it
@@ -73,13 +90,35 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		listDeadLetters: connect.NewClient[v1.ListDeadLettersRequest, v1.ListDeadLettersResponse](
+			httpClient,
+			baseURL+AdminServiceListDeadLettersProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListDeadLetters")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		redriveDeadLetters: connect.NewClient[v1.RedriveDeadLettersRequest, v1.RedriveDeadLettersResponse](
+			httpClient,
+			baseURL+AdminServiceRedriveDeadLettersProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RedriveDeadLetters")),
+			connect.WithClientOptions(opts...),
+		),
+		purgeDeadLetters: connect.NewClient[v1.PurgeDeadLettersRequest, v1.PurgeDeadLettersResponse](
+			httpClient,
+			baseURL+AdminServicePurgeDeadLettersProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("PurgeDeadLetters")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	getSystemStatus *connect.Client[v1.GetSystemStatusRequest, v1.GetSystemStatusResponse]
-	getConfig       *connect.Client[v1.GetConfigRequest, v1.GetConfigResponse]
+	getSystemStatus    *connect.Client[v1.GetSystemStatusRequest, v1.GetSystemStatusResponse]
+	getConfig          *connect.Client[v1.GetConfigRequest, v1.GetConfigResponse]
+	listDeadLetters    *connect.Client[v1.ListDeadLettersRequest, v1.ListDeadLettersResponse]
+	redriveDeadLetters *connect.Client[v1.RedriveDeadLettersRequest, v1.RedriveDeadLettersResponse]
+	purgeDeadLetters   *connect.Client[v1.PurgeDeadLettersRequest, v1.PurgeDeadLettersResponse]
 }
 
 // GetSystemStatus calls cns.v1.AdminService.GetSystemStatus.
@@ -92,12 +131,35 @@ func (c *adminServiceClient) GetConfig(ctx context.Context, req *connect.Request
 	return c.getConfig.CallUnary(ctx, req)
 }
 
+// ListDeadLetters calls cns.v1.AdminService.ListDeadLetters.
+func (c *adminServiceClient) ListDeadLetters(ctx context.Context, req *connect.Request[v1.ListDeadLettersRequest]) (*connect.Response[v1.ListDeadLettersResponse], error) {
+	return c.listDeadLetters.CallUnary(ctx, req)
+}
+
+// RedriveDeadLetters calls cns.v1.AdminService.RedriveDeadLetters.
+func (c *adminServiceClient) RedriveDeadLetters(ctx context.Context, req *connect.Request[v1.RedriveDeadLettersRequest]) (*connect.Response[v1.RedriveDeadLettersResponse], error) {
+	return c.redriveDeadLetters.CallUnary(ctx, req)
+}
+
+// PurgeDeadLetters calls cns.v1.AdminService.PurgeDeadLetters.
+func (c *adminServiceClient) PurgeDeadLetters(ctx context.Context, req *connect.Request[v1.PurgeDeadLettersRequest]) (*connect.Response[v1.PurgeDeadLettersResponse], error) {
+	return c.purgeDeadLetters.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the cns.v1.AdminService service.
 type AdminServiceHandler interface {
 	// GetSystemStatus reports the project's population, queue depth and live processes.
 	GetSystemStatus(context.Context, *connect.Request[v1.GetSystemStatusRequest]) (*connect.Response[v1.GetSystemStatusResponse], error)
 	// GetConfig returns the effective configuration with secrets redacted.
 	GetConfig(context.Context, *connect.Request[v1.GetConfigRequest]) (*connect.Response[v1.GetConfigResponse], error)
+	// ListDeadLetters lists the project's dead letters, newest first: commands given up on after
+	// worker.max_attempts deliveries (their jobs are FAILED).
+	ListDeadLetters(context.Context, *connect.Request[v1.ListDeadLettersRequest]) (*connect.Response[v1.ListDeadLettersResponse], error)
+	// RedriveDeadLetters puts dead letters' jobs back in the queue with their attempts reset. Needs
+	// admin:write.
+	RedriveDeadLetters(context.Context, *connect.Request[v1.RedriveDeadLettersRequest]) (*connect.Response[v1.RedriveDeadLettersResponse], error)
+	// PurgeDeadLetters deletes dead letters; their jobs stay FAILED. Needs admin:write.
+	PurgeDeadLetters(context.Context, *connect.Request[v1.PurgeDeadLettersRequest]) (*connect.Response[v1.PurgeDeadLettersResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -121,12 +183,37 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceListDeadLettersHandler := connect.NewUnaryHandler(
+		AdminServiceListDeadLettersProcedure,
+		svc.ListDeadLetters,
+		connect.WithSchema(adminServiceMethods.ByName("ListDeadLetters")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceRedriveDeadLettersHandler := connect.NewUnaryHandler(
+		AdminServiceRedriveDeadLettersProcedure,
+		svc.RedriveDeadLetters,
+		connect.WithSchema(adminServiceMethods.ByName("RedriveDeadLetters")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServicePurgeDeadLettersHandler := connect.NewUnaryHandler(
+		AdminServicePurgeDeadLettersProcedure,
+		svc.PurgeDeadLetters,
+		connect.WithSchema(adminServiceMethods.ByName("PurgeDeadLetters")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cns.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceGetSystemStatusProcedure:
 			adminServiceGetSystemStatusHandler.ServeHTTP(w, r)
 		case AdminServiceGetConfigProcedure:
 			adminServiceGetConfigHandler.ServeHTTP(w, r)
+		case AdminServiceListDeadLettersProcedure:
+			adminServiceListDeadLettersHandler.ServeHTTP(w, r)
+		case AdminServiceRedriveDeadLettersProcedure:
+			adminServiceRedriveDeadLettersHandler.ServeHTTP(w, r)
+		case AdminServicePurgeDeadLettersProcedure:
+			adminServicePurgeDeadLettersHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -142,4 +229,16 @@ func (UnimplementedAdminServiceHandler) GetSystemStatus(context.Context, *connec
 
 func (UnimplementedAdminServiceHandler) GetConfig(context.Context, *connect.Request[v1.GetConfigRequest]) (*connect.Response[v1.GetConfigResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.AdminService.GetConfig is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListDeadLetters(context.Context, *connect.Request[v1.ListDeadLettersRequest]) (*connect.Response[v1.ListDeadLettersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.AdminService.ListDeadLetters is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RedriveDeadLetters(context.Context, *connect.Request[v1.RedriveDeadLettersRequest]) (*connect.Response[v1.RedriveDeadLettersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.AdminService.RedriveDeadLetters is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) PurgeDeadLetters(context.Context, *connect.Request[v1.PurgeDeadLettersRequest]) (*connect.Response[v1.PurgeDeadLettersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.AdminService.PurgeDeadLetters is not implemented"))
 }

@@ -1,0 +1,158 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/dispatch"
+	"github.com/cns-dev/cns/pubsub"
+	"github.com/cns-dev/cns/store/bolt"
+	"github.com/cns-dev/cns/worker"
+)
+
+// builder is a stand-in for the engine whose behaviour per job the test controls.
+type builder struct {
+	mu    sync.Mutex
+	fail  map[string]func() error // document text → what its next build does
+	built atomic.Int64
+}
+
+func (b *builder) Build(_ context.Context, job *cns.Job) (*cns.SNO, error) {
+	b.mu.Lock()
+	f := b.fail[job.Document.Text]
+	b.mu.Unlock()
+	if f != nil {
+		if err := f(); err != nil {
+			return nil, err
+		}
+	}
+	b.built.Add(1)
+	now := time.Now().UTC()
+	return &cns.SNO{ID: "sno_" + job.ID, Project: job.Project, Hypothesis: "h", Graph: cns.NewGraph("h"), Status: cns.StatusActive,
+		Trust: 0.5, JobID: job.ID, SchemaVersion: cns.SchemaVersion, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+func (b *builder) Observe(*cns.SNO) {}
+
+type bundle struct {
+	store *bolt.Store
+	disp  *dispatch.Dispatcher
+	b     *builder
+}
+
+func setup(t *testing.T, maxAttempts int) *bundle {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "cns.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := zaptest.NewLogger(t)
+	bus := pubsub.NewInProcess(pubsub.NewZapLogger(log))
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, pubsub.NewZapLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &builder{fail: map[string]func() error{}}
+	w := worker.New(worker.Config{Concurrency: 2, MaxAttempts: maxAttempts, JobTimeout: 5 * time.Second}, st, b, nil, log)
+	w.Register(r, bus)
+	go r.Run(context.Background())
+	<-r.Running()
+	t.Cleanup(func() {
+		r.Close()
+		bus.Close()
+		st.Close()
+	})
+	return &bundle{store: st, disp: &dispatch.Dispatcher{Store: st, Publisher: bus, Log: log}, b: b}
+}
+
+func (b *bundle) submit(t *testing.T, text string) string {
+	t.Helper()
+	id, err := b.disp.Accept(t.Context(), &cns.Job{Project: "p", Kind: cns.JobIngestDocument, Document: &cns.DocumentInput{Text: text}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func waitState(t *testing.T, s cns.Store, id string) *cns.Job {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		j, err := s.GetJob(context.Background(), "p", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State.Terminal() {
+			return j
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("job %s did not end", id)
+	return nil
+}
+
+func TestPanickingJobIsDeadLetteredAndRedriven(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 3)
+	var panics atomic.Int64
+	b.b.fail["panic"] = func() error {
+		if panics.Load() < 3 {
+			panics.Add(1)
+			panic("handler bug")
+		}
+		return nil
+	}
+	id := b.submit(t, "panic")
+	j := waitState(t, b.store, id)
+	if j.State != cns.JobFailed || j.Attempts != 3 || panics.Load() != 3 {
+		t.Fatalf("job %+v after %d panics", j, panics.Load())
+	}
+	dls, err := b.store.ListDeadLetters(t.Context(), "p", 0)
+	if err != nil || len(dls) != 1 || dls[0].JobID != id || dls[0].Deliveries != 3 || dls[0].Topic != pubsub.TopicJobs {
+		t.Fatalf("dead letters: %+v %v", dls, err)
+	}
+	n, err := b.disp.Redrive(t.Context(), "p", []string{dls[0].ID})
+	if err != nil || n != 1 {
+		t.Fatalf("redrive: %d %v", n, err)
+	}
+	if j := waitState(t, b.store, id); j.State != cns.JobSucceeded || j.Attempts != 1 {
+		t.Fatalf("redriven job: %+v", j)
+	}
+	if dls, _ := b.store.ListDeadLetters(t.Context(), "p", 0); len(dls) != 0 {
+		t.Fatalf("dead letter still listed after redrive: %+v", dls)
+	}
+}
+
+func TestInputErrorFailsAtOnceAndTransientErrorRetries(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	var flakes atomic.Int64
+	b.b.fail["bad"] = func() error { return cns.Errorf(cns.EINVALID, "no hypothesis found") }
+	b.b.fail["flaky"] = func() error {
+		if flakes.Add(1) <= 2 {
+			return errors.New("store hiccup")
+		}
+		return nil
+	}
+	bad, flaky := b.submit(t, "bad"), b.submit(t, "flaky")
+	jb := waitState(t, b.store, bad)
+	jf := waitState(t, b.store, flaky)
+	if jb.State != cns.JobFailed || jb.ErrorCode != cns.EINVALID || jb.Error != "no hypothesis found" || jb.Attempts != 1 {
+		t.Fatalf("input error: %+v", jb)
+	}
+	if jf.State != cns.JobSucceeded || jf.Attempts != 3 {
+		t.Fatalf("transient error: %+v", jf)
+	}
+	if dls, _ := b.store.ListDeadLetters(t.Context(), "p", 0); len(dls) != 0 {
+		t.Fatalf("input errors are not dead letters: %+v", dls)
+	}
+}
