@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/store/record"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -53,7 +54,7 @@ func seedSNOs(b *testing.B, s *Store, n int, status func(i int) cns.Status) {
 		for i := range n {
 			// Trusts repeat (100 distinct values), so pages cross ties as they would in practice.
 			sno := benchSNO("p1", fmt.Sprintf("sno-%06d", i), float64(i%100)/100, status(i))
-			rec, err := encodeSNO(sno)
+			rec, err := record.EncodeSNO(sno)
 			if err != nil {
 				return err
 			}
@@ -92,7 +93,7 @@ func BenchmarkCompleteJob(b *testing.B) {
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		for i := range jobs {
 			j := testJob("p1", fmt.Sprintf("job-%08d", i), cns.JobRunning, t0.Add(time.Duration(i)))
-			rec, err := encodeJob(j)
+			rec, err := record.EncodeJob(j)
 			if err != nil {
 				return err
 			}

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/store/record"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -199,7 +200,7 @@ func unfinished(s cns.JobState) bool { return s == cns.JobQueued || s == cns.Job
 // putJob writes j (encoded as rec) and its index entries, removing old's entries first when j replaces
 // an existing record.
 func putJob(b buckets, old, j *cns.Job, rec []byte) error {
-	code, _, err := stateCode(j.State)
+	code, _, err := record.StateCode(j.State)
 	if err != nil {
 		return err
 	}
@@ -243,7 +244,7 @@ func putJob(b buckets, old, j *cns.Job, rec []byte) error {
 
 // putSNO writes s (encoded as rec) and its trust index entry, removing old's entry first.
 func putSNO(b buckets, old, s *cns.SNO, rec []byte) error {
-	code, _, err := statusCode(s.Status)
+	code, _, err := record.StatusCode(s.Status)
 	if err != nil {
 		return err
 	}
@@ -266,7 +267,7 @@ func getJob(b buckets, project, id string) (*cns.Job, error) {
 	if v == nil {
 		return nil, cns.Errorf(cns.ENOTFOUND, "job %q not found", id)
 	}
-	return decodeJob(v)
+	return record.DecodeJob(v)
 }
 
 func getSNO(b buckets, project, id string) (*cns.SNO, error) {
@@ -274,7 +275,7 @@ func getSNO(b buckets, project, id string) (*cns.SNO, error) {
 	if v == nil {
 		return nil, cns.Errorf(cns.ENOTFOUND, "sno %q not found", id)
 	}
-	return decodeSNO(v)
+	return record.DecodeSNO(v)
 }
 
 // ---- jobs ----
@@ -292,7 +293,7 @@ func (s *Store) CreateJob(ctx context.Context, job *cns.Job) (*cns.Job, bool, er
 		return nil, false, wrap(op, err)
 	}
 	// Encode before the transaction: bbolt has one writer at a time, so keep its critical section short.
-	rec, err := encodeJob(job)
+	rec, err := record.EncodeJob(job)
 	if err != nil {
 		return nil, false, wrap(op, fmt.Errorf("encode job: %w", err))
 	}
@@ -322,7 +323,7 @@ func (s *Store) CreateJob(ctx context.Context, job *cns.Job) (*cns.Job, bool, er
 	if existing != nil {
 		return existing, false, nil
 	}
-	stored, err := decodeJob(rec)
+	stored, err := record.DecodeJob(rec)
 	if err != nil {
 		return nil, false, wrap(op, err)
 	}
@@ -360,7 +361,7 @@ func (s *Store) UpdateJob(ctx context.Context, job *cns.Job) error {
 	if err := checkJob(job); err != nil {
 		return wrap(op, err)
 	}
-	rec, err := encodeJob(job)
+	rec, err := record.EncodeJob(job)
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode job: %w", err))
 	}
@@ -399,11 +400,11 @@ func (s *Store) CompleteJob(ctx context.Context, job *cns.Job, sno *cns.SNO) err
 	}
 	j := *job // shallow copy: only SNOID changes, the caller's job is left alone
 	j.SNOID = sno.ID
-	jrec, err := encodeJob(&j)
+	jrec, err := record.EncodeJob(&j)
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode job: %w", err))
 	}
-	srec, err := encodeSNO(sno)
+	srec, err := record.EncodeSNO(sno)
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode sno: %w", err))
 	}
@@ -416,7 +417,7 @@ func (s *Store) CompleteJob(ctx context.Context, job *cns.Job, sno *cns.SNO) err
 		var oldSNO *cns.SNO
 		if v := b.snos.Get(entityKey(sno.Project, sno.ID)); v != nil {
 			// A redelivered job completes again with the same SNO id: replace, keeping the index exact.
-			if oldSNO, err = decodeSNO(v); err != nil {
+			if oldSNO, err = record.DecodeSNO(v); err != nil {
 				return fmt.Errorf("read previous sno: %w", err)
 			}
 		}
@@ -441,7 +442,7 @@ func (s *Store) ListJobs(ctx context.Context, f cns.JobFilter) ([]*cns.Job, erro
 	if len(f.States) > 0 {
 		states = make(map[byte]bool, len(f.States))
 		for _, st := range f.States {
-			c, _, err := stateCode(st)
+			c, _, err := record.StateCode(st)
 			if err != nil {
 				return nil, wrap(op, err)
 			}
@@ -517,7 +518,7 @@ func (s *Store) UnfinishedJobs(ctx context.Context) ([]*cns.Job, error) {
 			if v == nil {
 				return fmt.Errorf("unfinished index names missing job %q", k[timeKeyLen:])
 			}
-			j, err := decodeJob(v)
+			j, err := record.DecodeJob(v)
 			if err != nil {
 				return err
 			}
@@ -563,7 +564,7 @@ func (s *Store) PutSNO(ctx context.Context, sno *cns.SNO) error {
 	if err := checkSNO(sno); err != nil {
 		return wrap(op, err)
 	}
-	rec, err := encodeSNO(sno)
+	rec, err := record.EncodeSNO(sno)
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode sno: %w", err))
 	}
@@ -595,7 +596,7 @@ func (s *Store) ListSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, erro
 	if len(f.Statuses) > 0 {
 		statuses = make(map[byte]bool, len(f.Statuses))
 		for _, st := range f.Statuses {
-			c, _, err := statusCode(st)
+			c, _, err := record.StatusCode(st)
 			if err != nil {
 				return nil, wrap(op, err)
 			}
@@ -676,7 +677,7 @@ func (s *Store) ScanSNOs(ctx context.Context, fn func(*cns.SNO) error) error {
 				k, v = c.Next()
 			}
 			for ; k != nil && len(batch) < scanBatch; k, v = c.Next() {
-				sno, err := decodeSNO(v)
+				sno, err := record.DecodeSNO(v)
 				if err != nil {
 					return fmt.Errorf("sno %q: %w", k, err)
 				}
@@ -721,7 +722,7 @@ func (s *Store) Stats(ctx context.Context, project string) (cns.Stats, error) {
 					return err
 				}
 			}
-			status, ok := statusFromCode(firstByte(v))
+			status, ok := record.StatusFromCode(firstByte(v))
 			if !ok || len(v) != 1 || len(k) < len(prefix)+trustKeyLen+1 {
 				return fmt.Errorf("malformed trust index entry %q", k)
 			}
@@ -738,7 +739,7 @@ func (s *Store) Stats(ctx context.Context, project string) (cns.Stats, error) {
 					return err
 				}
 			}
-			state, ok := stateFromCode(firstByte(v))
+			state, ok := record.StateFromCode(firstByte(v))
 			if !ok || len(v) != 1 {
 				return fmt.Errorf("malformed job time index entry %q", k)
 			}

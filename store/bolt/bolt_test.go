@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/store/record"
 	"github.com/cns-dev/cns/store/storetest"
 	bbolt "go.etcd.io/bbolt"
 	"go.uber.org/goleak"
@@ -251,7 +252,7 @@ func TestRecordFormat(t *testing.T) {
 	sno.Graph.Edges = nil
 	sno.Graph.Claims = append(sno.Graph.Claims, cns.Claim{ID: "c", Text: "t"})
 	sno.Graph.Edges = []cns.Edge{{From: "c", To: cns.RootClaimID, Relation: cns.RelationWeakens, Strength: 0.5}}
-	b, err := encodeSNO(sno)
+	b, err := record.EncodeSNO(sno)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func TestRecordFormat(t *testing.T) {
 	if rel := m["graph"].(map[string]any)["edges"].([]any)[0].(map[string]any)["relation"]; rel != "weakens" {
 		t.Fatalf("edge relation stored as %v", rel)
 	}
-	jb, err := encodeJob(testJob("p1", "j", cns.JobRunning, time.Unix(0, 5)))
+	jb, err := record.EncodeJob(testJob("p1", "j", cns.JobRunning, time.Unix(0, 5)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +447,7 @@ func TestScanSNOsBatches(t *testing.T) {
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		for i := range n {
 			sno := testSNO("p1", fmt.Sprintf("s%04d", i), float64(i)/n, cns.StatusActive)
-			rec, err := encodeSNO(sno)
+			rec, err := record.EncodeSNO(sno)
 			if err != nil {
 				return err
 			}

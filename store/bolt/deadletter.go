@@ -10,6 +10,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/store/record"
 )
 
 // bucketDeadLetters holds dead letters keyed project\x00 time \x00 id (oldest first). Dead letters are
@@ -68,7 +69,7 @@ func (s *Store) AddDeadLetter(ctx context.Context, dl *cns.DeadLetter, job *cns.
 		if job.Project != dl.Project {
 			return wrap(op, cns.Errorf(cns.EINVALID, "job project %q is not the dead letter's %q", job.Project, dl.Project))
 		}
-		if jrec, err = encodeJob(job); err != nil {
+		if jrec, err = record.EncodeJob(job); err != nil {
 			return wrap(op, fmt.Errorf("encode job: %w", err))
 		}
 	}

@@ -1,4 +1,6 @@
-package bolt
+// Package record is the stored form of jobs and SNOs, shared by every store adapter (bolt, Redis): versioned
+// JSON records converted to and from the domain by hand, so a store written by an older build still opens.
+package record
 
 import (
 	"encoding/binary"
@@ -166,7 +168,7 @@ var (
 	}
 )
 
-func statusCode(s cns.Status) (byte, string, error) {
+func StatusCode(s cns.Status) (byte, string, error) {
 	for i, e := range statusTable {
 		if e.v == s {
 			return byte(i), e.name, nil
@@ -184,14 +186,14 @@ func statusFromName(name string) (cns.Status, error) {
 	return 0, fmt.Errorf("unknown sno status %q in record", name)
 }
 
-func statusFromCode(c byte) (cns.Status, bool) {
+func StatusFromCode(c byte) (cns.Status, bool) {
 	if int(c) >= len(statusTable) {
 		return 0, false
 	}
 	return statusTable[c].v, true
 }
 
-func stateCode(s cns.JobState) (byte, string, error) {
+func StateCode(s cns.JobState) (byte, string, error) {
 	for i, e := range stateTable {
 		if e.v == s {
 			return byte(i), e.name, nil
@@ -209,7 +211,7 @@ func stateFromName(name string) (cns.JobState, error) {
 	return 0, fmt.Errorf("unknown job state %q in record", name)
 }
 
-func stateFromCode(c byte) (cns.JobState, bool) {
+func StateFromCode(c byte) (cns.JobState, bool) {
 	if int(c) >= len(stateTable) {
 		return 0, false
 	}
@@ -254,12 +256,12 @@ func relationFromName(name string) (cns.Relation, error) {
 
 // ---- domain → record ----
 
-func encodeJob(j *cns.Job) ([]byte, error) {
+func EncodeJob(j *cns.Job) ([]byte, error) {
 	kind, err := kindName(j.Kind)
 	if err != nil {
 		return nil, err
 	}
-	_, state, err := stateCode(j.State)
+	_, state, err := StateCode(j.State)
 	if err != nil {
 		return nil, err
 	}
@@ -298,8 +300,8 @@ func encodeJob(j *cns.Job) ([]byte, error) {
 	return json.Marshal(&r)
 }
 
-func encodeSNO(s *cns.SNO) ([]byte, error) {
-	_, status, err := statusCode(s.Status)
+func EncodeSNO(s *cns.SNO) ([]byte, error) {
+	_, status, err := StatusCode(s.Status)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +414,7 @@ func checkSchema(what string, schema int) error {
 	return nil
 }
 
-func decodeJob(b []byte) (*cns.Job, error) {
+func DecodeJob(b []byte) (*cns.Job, error) {
 	var r jobRecord
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decode job record: %w", err)
@@ -462,7 +464,7 @@ func decodeJob(b []byte) (*cns.Job, error) {
 	return j, nil
 }
 
-func decodeSNO(b []byte) (*cns.SNO, error) {
+func DecodeSNO(b []byte) (*cns.SNO, error) {
 	var r snoRecord
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decode sno record: %w", err)
