@@ -4,6 +4,12 @@
 set -euo pipefail
 export GOTOOLCHAIN=local
 
+# Tests start their own throwaway redis-server processes (internal/redistest); install it when missing.
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  echo "== installing redis-server (Debian)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+
 echo "== go vet"
 go vet ./...
 

@@ -1,0 +1,744 @@
+// Package redis is the Redis implementation of the cns.Store port, the system of record of the
+// distributed mode. Every key of a project carries the project in a hash tag (cns:{project}:…), so all of
+// a project's keys live in one Redis Cluster slot and every write of one operation is a single Lua script:
+// atomic on a standalone server and on a cluster alike, so a crash never leaves half an SNO.
+//
+// Layout (p = project):
+//
+//	cns:{p}:job:<id>         job record (store/record JSON)
+//	cns:{p}:jobkey:<key>     idempotency key → job id, expires after 24 h (the replay window)
+//	cns:{p}:jobs             ZSET of job ids by creation time (µs), all states
+//	cns:{p}:jobs:<state>     ZSET of job ids by creation time, one per state
+//	cns:{p}:sno:<id>         SNO record
+//	cns:{p}:snos             ZSET of SNO ids scored −trust (ascending = trust descending, ties by id)
+//	cns:{p}:snos:<status>    the same, one per status
+//	cns:{p}:stats            HASH: active_trust_sum
+//	cns:{p}:deadletters      STREAM of dead letters
+//	cns:projects             SET of project names (for cross-project scans; not part of any transaction)
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/store/record"
+)
+
+// IdempotencyTTL is how long an idempotency key replays its first job.
+const IdempotencyTTL = 24 * time.Hour
+
+// Store is a cns.Store over Redis. Safe for concurrent use.
+type Store struct {
+	rdb    redis.UniversalClient
+	k      keyspace
+	closed atomic.Bool
+}
+
+// New returns a store over rdb whose keys start with namespace (usually ""). The caller owns rdb and
+// closes it after Close.
+func New(rdb redis.UniversalClient, namespace string) *Store {
+	return &Store{rdb: rdb, k: keyspace(namespace)}
+}
+
+// Close implements cns.Store: later calls fail. The client is the caller's to close.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+func (s *Store) guard(ctx context.Context) error {
+	if s.closed.Load() {
+		return cns.Errorf(cns.EFAILEDPRECOND, "store is closed")
+	}
+	return ctx.Err()
+}
+
+var (
+	jobStates = []cns.JobState{cns.JobQueued, cns.JobRunning, cns.JobSucceeded, cns.JobFailed}
+	statuses  = []cns.Status{cns.StatusActive, cns.StatusReview, cns.StatusArchived, cns.StatusRejected}
+)
+
+// keyspace prefixes every key (a namespace lets several deployments or tests share one Redis).
+type keyspace string
+
+func (k keyspace) projects() string                         { return string(k) + "cns:projects" }
+func (k keyspace) pfx(p string) string                      { return string(k) + "cns:{" + p + "}:" }
+func (k keyspace) job(p, id string) string                  { return k.pfx(p) + "job:" + id }
+func (k keyspace) idem(p, key string) string                { return k.pfx(p) + "jobkey:" + key }
+func (k keyspace) jobs(p string) string                     { return k.pfx(p) + "jobs" }
+func (k keyspace) jobState(p string, s cns.JobState) string { return k.pfx(p) + "jobs:" + s.String() }
+func (k keyspace) sno(p, id string) string                  { return k.pfx(p) + "sno:" + id }
+func (k keyspace) snos(p string) string                     { return k.pfx(p) + "snos" }
+func (k keyspace) status(p string, s cns.Status) string     { return k.pfx(p) + "snos:" + s.String() }
+func (k keyspace) stats(p string) string                    { return k.pfx(p) + "stats" }
+func (k keyspace) deadLetters(p string) string              { return k.pfx(p) + "deadletters" }
+
+// micros is the sort score of a time: exact in a float64 for any date this service will see.
+func micros(t time.Time) float64 { return float64(t.UnixMicro()) }
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *cns.Error
+	switch {
+	case errors.As(err, &ce), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	// Anything else from the client is the connection or the server: the caller may retry later.
+	return fmt.Errorf("redis: %s: %w (%v)", op, &cns.Error{Code: cns.EUNAVAILABLE, Message: "store unavailable", RetryAfterSeconds: 1}, err)
+}
+
+func checkProject(p string) error {
+	if p == "" {
+		return cns.Errorf(cns.EINVALID, "project is empty")
+	}
+	if strings.ContainsAny(p, "{}") {
+		return cns.Errorf(cns.EINVALID, "project %q contains a brace", p)
+	}
+	return nil
+}
+
+func checkJob(j *cns.Job) error {
+	if j == nil {
+		return cns.Errorf(cns.EINVALID, "job is nil")
+	}
+	if err := checkProject(j.Project); err != nil {
+		return err
+	}
+	if j.ID == "" {
+		return cns.Errorf(cns.EINVALID, "job id is empty")
+	}
+	return nil
+}
+
+func checkSNO(s *cns.SNO) error {
+	if s == nil {
+		return cns.Errorf(cns.EINVALID, "sno is nil")
+	}
+	if err := checkProject(s.Project); err != nil {
+		return err
+	}
+	if s.ID == "" {
+		return cns.Errorf(cns.EINVALID, "sno id is empty")
+	}
+	if math.IsNaN(s.Trust) {
+		return cns.Errorf(cns.EINVALID, "sno %q trust is NaN", s.ID)
+	}
+	return nil
+}
+
+func stateIndex(st cns.JobState) (int, error) {
+	for i, s := range jobStates {
+		if s == st {
+			return i, nil
+		}
+	}
+	return 0, cns.Errorf(cns.EINVALID, "job state %v is not storable", st)
+}
+
+func statusIndex(st cns.Status) (int, error) {
+	for i, s := range statuses {
+		if s == st {
+			return i, nil
+		}
+	}
+	return 0, cns.Errorf(cns.EINVALID, "sno status %v is not storable", st)
+}
+
+// Scripts. KEYS and ARGV layouts are documented at each; every key belongs to one project.
+
+// createJob: KEYS job, idem (or "" placeholder key of the project), jobs, jobs:<state>;
+// ARGV record, id, score, hasIdem, ttlSeconds. Returns {1} created, {0, id} replay, {-1} id taken.
+var createJob = redis.NewScript(`
+if ARGV[4] == "1" then
+  local existing = redis.call("GET", KEYS[2])
+  if existing then return {0, existing} end
+end
+if redis.call("EXISTS", KEYS[1]) == 1 then return {-1} end
+redis.call("SET", KEYS[1], ARGV[1])
+redis.call("ZADD", KEYS[3], ARGV[3], ARGV[2])
+redis.call("ZADD", KEYS[4], ARGV[3], ARGV[2])
+if ARGV[4] == "1" then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[5]) end
+return {1}
+`)
+
+// jobStateUpdate is shared by updateJob and completeJob: it moves job ARGV[2] to the state zset
+// KEYS[2+ARGV[4]] among KEYS[3..6] (queued, running, succeeded, failed).
+const jobStateUpdate = `
+redis.call("SET", KEYS[1], ARGV[1])
+for i = 3, 6 do redis.call("ZREM", KEYS[i], ARGV[2]) end
+redis.call("ZADD", KEYS[3 + tonumber(ARGV[4])], ARGV[3], ARGV[2])
+redis.call("ZADD", KEYS[2], ARGV[3], ARGV[2])
+`
+
+// updateJob: KEYS job, jobs, 4 state zsets; ARGV record, id, score, stateIndex. {0} when missing.
+var updateJob = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+` + jobStateUpdate + `
+return 1
+`)
+
+// snoUpdate writes SNO record ARGV[o+1] with id ARGV[o+2], trust ARGV[o+3], status index ARGV[o+4]
+// (0 = active) using KEYS[k] sno, KEYS[k+1] snos, KEYS[k+2..k+5] status zsets, KEYS[k+6] stats.
+const snoUpdate = `
+local function putSNO(k, o)
+  local id = ARGV[o+2]
+  local old = redis.call("ZSCORE", KEYS[k+2], id)
+  if old then redis.call("HINCRBYFLOAT", KEYS[k+6], "active_trust_sum", tonumber(old)) end
+  redis.call("SET", KEYS[k], ARGV[o+1])
+  local score = -tonumber(ARGV[o+3])
+  redis.call("ZADD", KEYS[k+1], score, id)
+  for i = k+2, k+5 do redis.call("ZREM", KEYS[i], id) end
+  local st = tonumber(ARGV[o+4])
+  redis.call("ZADD", KEYS[k+2+st], score, id)
+  if st == 0 then redis.call("HINCRBYFLOAT", KEYS[k+6], "active_trust_sum", ARGV[o+3]) end
+end
+`
+
+// completeJob: KEYS job, jobs, 4 state zsets, sno, snos, 4 status zsets, stats;
+// ARGV job record, job id, score, stateIndex, sno record, sno id, trust, statusIndex.
+var completeJob = redis.NewScript(snoUpdate + `
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+` + jobStateUpdate + `
+putSNO(7, 4)
+return 1
+`)
+
+// putSNO: KEYS sno, snos, 4 status zsets, stats; ARGV record, id, trust, statusIndex. {0} when missing.
+var putSNOScript = redis.NewScript(snoUpdate + `
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+putSNO(1, 0)
+return 1
+`)
+
+func (s *Store) addProject(ctx context.Context, p string) error {
+	return s.rdb.SAdd(ctx, s.k.projects(), p).Err()
+}
+
+func (k keyspace) jobKeys(p, id string) []string {
+	keys := []string{k.job(p, id), k.jobs(p)}
+	for _, st := range jobStates {
+		keys = append(keys, k.jobState(p, st))
+	}
+	return keys
+}
+
+func (k keyspace) snoKeys(p, id string) []string {
+	keys := []string{k.sno(p, id), k.snos(p)}
+	for _, st := range statuses {
+		keys = append(keys, k.status(p, st))
+	}
+	return append(keys, k.stats(p))
+}
+
+// CreateJob implements cns.Store.
+func (s *Store) CreateJob(ctx context.Context, job *cns.Job) (*cns.Job, bool, error) {
+	const op = "create job"
+	if err := s.guard(ctx); err != nil {
+		return nil, false, wrap(op, err)
+	}
+	if err := checkJob(job); err != nil {
+		return nil, false, wrap(op, err)
+	}
+	rec, err := record.EncodeJob(job)
+	if err != nil {
+		return nil, false, wrap(op, fmt.Errorf("encode job: %w", err))
+	}
+	if err := s.addProject(ctx, job.Project); err != nil {
+		return nil, false, wrap(op, err)
+	}
+	if _, err := stateIndex(job.State); err != nil {
+		return nil, false, wrap(op, err)
+	}
+	hasIdem, ik := "0", s.k.idem(job.Project, "")
+	if job.IdempotencyKey != "" {
+		hasIdem, ik = "1", s.k.idem(job.Project, job.IdempotencyKey)
+	}
+	keys := []string{s.k.job(job.Project, job.ID), ik, s.k.jobs(job.Project), s.k.jobState(job.Project, job.State)}
+	res, err := createJob.Run(ctx, s.rdb, keys, rec, job.ID, micros(job.CreatedAt), hasIdem, int(IdempotencyTTL.Seconds())).Slice()
+	if err != nil {
+		return nil, false, wrap(op, err)
+	}
+	switch res[0].(int64) {
+	case 0:
+		existing, err := s.GetJob(ctx, job.Project, res[1].(string))
+		if err != nil {
+			return nil, false, wrap(op, fmt.Errorf("idempotency key names job %v: %v", res[1], err))
+		}
+		return existing, false, nil
+	case -1:
+		return nil, false, wrap(op, cns.Errorf(cns.ECONFLICT, "job %q already exists", job.ID))
+	}
+	stored, err := record.DecodeJob(rec)
+	if err != nil {
+		return nil, false, wrap(op, err)
+	}
+	return stored, true, nil
+}
+
+// GetJob implements cns.Store.
+func (s *Store) GetJob(ctx context.Context, project, id string) (*cns.Job, error) {
+	const op = "get job"
+	if err := s.guard(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := checkProject(project); err != nil {
+		return nil, wrap(op, err)
+	}
+	b, err := s.rdb.Get(ctx, s.k.job(project, id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, wrap(op, cns.Errorf(cns.ENOTFOUND, "job %q not found", id))
+	}
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	j, err := record.DecodeJob(b)
+	return j, wrap(op, err)
+}
+
+// UpdateJob implements cns.Store. The idempotency key of a job is fixed when it is created.
+func (s *Store) UpdateJob(ctx context.Context, job *cns.Job) error {
+	const op = "update job"
+	if err := s.guard(ctx); err != nil {
+		return wrap(op, err)
+	}
+	if err := checkJob(job); err != nil {
+		return wrap(op, err)
+	}
+	si, err := stateIndex(job.State)
+	if err != nil {
+		return wrap(op, err)
+	}
+	rec, err := record.EncodeJob(job)
+	if err != nil {
+		return wrap(op, fmt.Errorf("encode job: %w", err))
+	}
+	n, err := updateJob.Run(ctx, s.rdb, s.k.jobKeys(job.Project, job.ID), rec, job.ID, micros(job.CreatedAt), si).Int()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return wrap(op, cns.Errorf(cns.ENOTFOUND, "job %q not found", job.ID))
+	}
+	return nil
+}
+
+// CompleteJob implements cns.Store.
+func (s *Store) CompleteJob(ctx context.Context, job *cns.Job, sno *cns.SNO) error {
+	const op = "complete job"
+	if err := s.guard(ctx); err != nil {
+		return wrap(op, err)
+	}
+	if err := checkJob(job); err != nil {
+		return wrap(op, err)
+	}
+	if err := checkSNO(sno); err != nil {
+		return wrap(op, err)
+	}
+	if sno.Project != job.Project {
+		return wrap(op, cns.Errorf(cns.EINVALID, "sno project %q is not the job's project %q", sno.Project, job.Project))
+	}
+	if job.State != cns.JobSucceeded {
+		return wrap(op, cns.Errorf(cns.EINVALID, "job %q is %s, not succeeded", job.ID, job.State))
+	}
+	if job.SNOID != "" && job.SNOID != sno.ID {
+		return wrap(op, cns.Errorf(cns.EINVALID, "job %q names sno %q but completes with sno %q", job.ID, job.SNOID, sno.ID))
+	}
+	j := *job
+	j.SNOID = sno.ID
+	jrec, err := record.EncodeJob(&j)
+	if err != nil {
+		return wrap(op, fmt.Errorf("encode job: %w", err))
+	}
+	srec, err := record.EncodeSNO(sno)
+	if err != nil {
+		return wrap(op, fmt.Errorf("encode sno: %w", err))
+	}
+	st, err := statusIndex(sno.Status)
+	if err != nil {
+		return wrap(op, err)
+	}
+	si, _ := stateIndex(cns.JobSucceeded)
+	keys := append(s.k.jobKeys(j.Project, j.ID), s.k.snoKeys(sno.Project, sno.ID)...)
+	n, err := completeJob.Run(ctx, s.rdb, keys, jrec, j.ID, micros(j.CreatedAt), si, srec, sno.ID, sno.Trust, st).Int()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return wrap(op, cns.Errorf(cns.ENOTFOUND, "job %q not found", j.ID))
+	}
+	return nil
+}
+
+// PutSNO implements cns.Store.
+func (s *Store) PutSNO(ctx context.Context, sno *cns.SNO) error {
+	const op = "put sno"
+	if err := s.guard(ctx); err != nil {
+		return wrap(op, err)
+	}
+	if err := checkSNO(sno); err != nil {
+		return wrap(op, err)
+	}
+	st, err := statusIndex(sno.Status)
+	if err != nil {
+		return wrap(op, err)
+	}
+	rec, err := record.EncodeSNO(sno)
+	if err != nil {
+		return wrap(op, fmt.Errorf("encode sno: %w", err))
+	}
+	n, err := putSNOScript.Run(ctx, s.rdb, s.k.snoKeys(sno.Project, sno.ID), rec, sno.ID, sno.Trust, st).Int()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return wrap(op, cns.Errorf(cns.ENOTFOUND, "sno %q not found", sno.ID))
+	}
+	return nil
+}
+
+// GetSNO implements cns.Store.
+func (s *Store) GetSNO(ctx context.Context, project, id string) (*cns.SNO, error) {
+	const op = "get sno"
+	if err := s.guard(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := checkProject(project); err != nil {
+		return nil, wrap(op, err)
+	}
+	b, err := s.rdb.Get(ctx, s.k.sno(project, id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, wrap(op, cns.Errorf(cns.ENOTFOUND, "sno %q not found", id))
+	}
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	sno, err := record.DecodeSNO(b)
+	return sno, wrap(op, err)
+}
+
+// getMany loads records by key in one round trip, skipping keys that vanished since they were listed.
+func getMany[T any](ctx context.Context, rdb redis.UniversalClient, keys []string, decode func([]byte) (T, error)) ([]T, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	out := make([]T, 0, len(keys))
+	for _, c := range cmds {
+		b, err := c.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		v, err := decode(b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// ListJobs implements cns.Store: newest first (creation time, then id, both descending).
+func (s *Store) ListJobs(ctx context.Context, f cns.JobFilter) ([]*cns.Job, error) {
+	const op = "list jobs"
+	if err := s.guard(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := checkProject(f.Project); err != nil {
+		return nil, wrap(op, err)
+	}
+	zsets := []string{s.k.jobs(f.Project)}
+	if len(f.States) > 0 {
+		zsets = zsets[:0]
+		for _, st := range f.States {
+			if _, err := stateIndex(st); err != nil {
+				return nil, wrap(op, err)
+			}
+			zsets = append(zsets, s.k.jobState(f.Project, st))
+		}
+	}
+	var members []redis.Z
+	for _, z := range zsets {
+		ms, err := s.pageDesc(ctx, z, f.After, f.Limit)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		members = append(members, ms...)
+	}
+	// Several state sets: merge them into one newest-first order.
+	sort.SliceStable(members, func(i, k int) bool {
+		if members[i].Score != members[k].Score {
+			return members[i].Score > members[k].Score
+		}
+		return members[i].Member.(string) > members[k].Member.(string)
+	})
+	if f.Limit > 0 && len(members) > f.Limit {
+		members = members[:f.Limit]
+	}
+	keys := make([]string, len(members))
+	for i, m := range members {
+		keys[i] = s.k.job(f.Project, m.Member.(string))
+	}
+	jobs, err := getMany(ctx, s.rdb, keys, record.DecodeJob)
+	return jobs, wrap(op, err)
+}
+
+// pageDesc returns up to limit members of a time-scored zset after the cursor, newest first.
+func (s *Store) pageDesc(ctx context.Context, key string, after *cns.JobCursor, limit int) ([]redis.Z, error) {
+	max := "+inf"
+	var out []redis.Z
+	if after != nil {
+		sc := micros(after.CreatedAt)
+		same, err := s.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: fmtScore(sc), Max: fmtScore(sc)}).Result()
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range same {
+			if m.Member.(string) < after.ID {
+				out = append(out, m)
+			}
+		}
+		max = "(" + fmtScore(sc)
+	}
+	count := int64(0)
+	if limit > 0 {
+		count = int64(limit)
+	}
+	rest, err := s.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: "-inf", Max: max, Count: count}).Result()
+	if err != nil {
+		return nil, err
+	}
+	return append(out, rest...), nil
+}
+
+func fmtScore(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// UnfinishedJobs implements cns.Store: queued and running jobs of every project, oldest first.
+func (s *Store) UnfinishedJobs(ctx context.Context) ([]*cns.Job, error) {
+	const op = "unfinished jobs"
+	if err := s.guard(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	projects, err := s.rdb.SMembers(ctx, s.k.projects()).Result()
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	var out []*cns.Job
+	for _, p := range projects {
+		var keys []string
+		for _, st := range []cns.JobState{cns.JobQueued, cns.JobRunning} {
+			ids, err := s.rdb.ZRange(ctx, s.k.jobState(p, st), 0, -1).Result()
+			if err != nil {
+				return nil, wrap(op, err)
+			}
+			for _, id := range ids {
+				keys = append(keys, s.k.job(p, id))
+			}
+		}
+		jobs, err := getMany(ctx, s.rdb, keys, record.DecodeJob)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, jobs...)
+	}
+	sort.SliceStable(out, func(i, k int) bool {
+		if !out[i].CreatedAt.Equal(out[k].CreatedAt) {
+			return out[i].CreatedAt.Before(out[k].CreatedAt)
+		}
+		return out[i].ID < out[k].ID
+	})
+	return out, nil
+}
+
+// ListSNOs implements cns.Store: trust descending, then id ascending.
+func (s *Store) ListSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, error) {
+	const op = "list snos"
+	if err := s.guard(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := checkProject(f.Project); err != nil {
+		return nil, wrap(op, err)
+	}
+	zsets := []string{s.k.snos(f.Project)}
+	if len(f.Statuses) > 0 {
+		zsets = zsets[:0]
+		for _, st := range f.Statuses {
+			if _, err := statusIndex(st); err != nil {
+				return nil, wrap(op, err)
+			}
+			zsets = append(zsets, s.k.status(f.Project, st))
+		}
+	}
+	// Scores are −trust: the range [MinTrust, MaxTrust] is [−MaxTrust, −MinTrust].
+	lo, hi := "-inf", fmtScore(-f.MinTrust)
+	if f.MaxTrust > 0 {
+		lo = fmtScore(-f.MaxTrust)
+	}
+	var members []redis.Z
+	for _, z := range zsets {
+		ms, err := s.pageAsc(ctx, z, lo, hi, f.After, f.Limit)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		members = append(members, ms...)
+	}
+	sort.SliceStable(members, func(i, k int) bool {
+		if members[i].Score != members[k].Score {
+			return members[i].Score < members[k].Score
+		}
+		return members[i].Member.(string) < members[k].Member.(string)
+	})
+	if f.Limit > 0 && len(members) > f.Limit {
+		members = members[:f.Limit]
+	}
+	keys := make([]string, len(members))
+	for i, m := range members {
+		keys[i] = s.k.sno(f.Project, m.Member.(string))
+	}
+	snos, err := getMany(ctx, s.rdb, keys, record.DecodeSNO)
+	return snos, wrap(op, err)
+}
+
+// pageAsc returns up to limit members with score in [lo, hi] after the cursor, ascending.
+func (s *Store) pageAsc(ctx context.Context, key, lo, hi string, after *cns.SNOCursor, limit int) ([]redis.Z, error) {
+	var out []redis.Z
+	if after != nil {
+		sc := -after.Trust
+		// The cursor's own score, if inside the range: members after the cursor id.
+		if inRange(sc, lo, hi) {
+			same, err := s.rdb.ZRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: fmtScore(sc), Max: fmtScore(sc)}).Result()
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range same {
+				if m.Member.(string) > after.ID {
+					out = append(out, m)
+				}
+			}
+		}
+		if l, _ := strconv.ParseFloat(strings.TrimPrefix(lo, "("), 64); lo == "-inf" || sc >= l {
+			lo = "(" + fmtScore(sc)
+		}
+	}
+	count := int64(0)
+	if limit > 0 {
+		count = int64(limit)
+	}
+	rest, err := s.rdb.ZRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: lo, Max: hi, Count: count}).Result()
+	if err != nil {
+		return nil, err
+	}
+	return append(out, rest...), nil
+}
+
+func inRange(sc float64, lo, hi string) bool {
+	if lo != "-inf" {
+		l, _ := strconv.ParseFloat(lo, 64)
+		if sc < l {
+			return false
+		}
+	}
+	h, _ := strconv.ParseFloat(hi, 64)
+	return sc <= h
+}
+
+// ScanSNOs implements cns.Store, project by project, in batches.
+func (s *Store) ScanSNOs(ctx context.Context, fn func(*cns.SNO) error) error {
+	const op = "scan snos"
+	if err := s.guard(ctx); err != nil {
+		return wrap(op, err)
+	}
+	projects, err := s.rdb.SMembers(ctx, s.k.projects()).Result()
+	if err != nil {
+		return wrap(op, err)
+	}
+	sort.Strings(projects)
+	const batch = 500
+	for _, p := range projects {
+		for start := int64(0); ; start += batch {
+			ids, err := s.rdb.ZRange(ctx, s.k.snos(p), start, start+batch-1).Result()
+			if err != nil {
+				return wrap(op, err)
+			}
+			keys := make([]string, len(ids))
+			for i, id := range ids {
+				keys[i] = s.k.sno(p, id)
+			}
+			snos, err := getMany(ctx, s.rdb, keys, record.DecodeSNO)
+			if err != nil {
+				return wrap(op, err)
+			}
+			for _, sno := range snos {
+				if err := fn(sno); err != nil {
+					return err
+				}
+			}
+			if len(ids) < batch {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Stats implements cns.Store.
+func (s *Store) Stats(ctx context.Context, project string) (cns.Stats, error) {
+	const op = "stats"
+	if err := s.guard(ctx); err != nil {
+		return cns.Stats{}, wrap(op, err)
+	}
+	st := cns.Stats{SNOsByStatus: map[cns.Status]int{}, JobsByState: map[cns.JobState]int{}}
+	if err := checkProject(project); err != nil {
+		return st, wrap(op, err)
+	}
+	pipe := s.rdb.Pipeline()
+	sc := make([]*redis.IntCmd, len(statuses))
+	for i, x := range statuses {
+		sc[i] = pipe.ZCard(ctx, s.k.status(project, x))
+	}
+	jc := make([]*redis.IntCmd, len(jobStates))
+	for i, x := range jobStates {
+		jc[i] = pipe.ZCard(ctx, s.k.jobState(project, x))
+	}
+	sum := pipe.HGet(ctx, s.k.stats(project), "active_trust_sum")
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return st, wrap(op, err)
+	}
+	for i, x := range statuses {
+		if n := sc[i].Val(); n > 0 {
+			st.SNOsByStatus[x] = int(n)
+		}
+	}
+	for i, x := range jobStates {
+		if n := jc[i].Val(); n > 0 {
+			st.JobsByState[x] = int(n)
+		}
+	}
+	if v, err := sum.Float64(); err == nil && st.SNOsByStatus[cns.StatusActive] > 0 {
+		st.ActiveTrustSum = v
+	}
+	return st, nil
+}
