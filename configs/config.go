@@ -48,6 +48,7 @@ type Config struct {
 	Admission Admission `koanf:"admission"`
 	NLP       NLP       `koanf:"nlp"`
 	Vector    Vector    `koanf:"vector"`
+	Dashboard Dashboard `koanf:"dashboard"`
 }
 
 // Redis configures the broker and system of record of the distributed mode.
@@ -142,6 +143,32 @@ type Vector struct {
 	HNSWEfSearch int    `koanf:"hnsw_ef_search"`
 }
 
+// Dashboard configures the admin dashboard served on the API's port.
+type Dashboard struct {
+	// RefreshInterval is how often live parts of pages poll, and how often the in-process queue-depth
+	// history is sampled.
+	RefreshInterval time.Duration `koanf:"refresh_interval"`
+	// SessionTTL is how long a sign-in lasts (never longer than the token signed in with).
+	SessionTTL time.Duration `koanf:"session_ttl"`
+	// SessionKey (base64, ≥ 32 bytes) encrypts and authenticates session cookies. Every replica needs the
+	// same key; empty means `cns dev` makes one in its data dir.
+	SessionKey string `koanf:"session_key"`
+	// HistorySize is how many queue-depth samples each process keeps for the overview chart.
+	HistorySize int `koanf:"history_size"`
+	// Users are the accounts that sign in with a password instead of a token.
+	Users map[string]DashboardUser `koanf:"users"`
+}
+
+// DashboardUser is one password account of the dashboard.
+type DashboardUser struct {
+	PasswordHash string `koanf:"password_hash"` // bcrypt
+	Role         string `koanf:"role"`          // viewer or operator
+	Project      string `koanf:"project"`       // empty: auth.dev_project
+}
+
+// DashboardRoles are the accepted dashboard roles.
+var DashboardRoles = []string{"viewer", "operator"}
+
 // NLPBackends and VectorBackends are the accepted backend names.
 var (
 	NLPBackends    = []string{"builtin", "glove", "cybertron"}
@@ -190,12 +217,16 @@ func Defaults() map[string]any {
 		"vector.backend":             "exact",
 		"vector.faiss_index":         "IDMap,Flat",
 		"vector.hnsw_ef_search":      64,
+		"dashboard.refresh_interval": "5s",
+		"dashboard.session_ttl":      "8h",
+		"dashboard.session_key":      "",
+		"dashboard.history_size":     180,
 	}
 }
 
 // secretKey reports whether a key holds a secret (redacted everywhere it is shown).
 func secretKey(k string) bool {
-	return strings.HasSuffix(k, ".secret")
+	return strings.HasSuffix(k, ".secret") || k == "dashboard.session_key" || strings.HasSuffix(k, ".password_hash")
 }
 
 // Loaded is a loaded configuration with the source of every value.
@@ -275,7 +306,7 @@ func Load(o Options) (*Loaded, error) {
 			return nil, &Problems{List: []string{fmt.Sprintf("config file %s: %v", o.File, err)}}
 		}
 		for _, key := range fk.Keys() {
-			if _, known := defaults[key]; !known && !projectKey.MatchString(key) {
+			if _, known := defaults[key]; !known && !mapKey(key) {
 				problems = append(problems, fmt.Sprintf("%s: unknown key %q", o.File, key))
 				continue
 			}
@@ -303,7 +334,7 @@ func Load(o Options) (*Loaded, error) {
 			}
 			if strings.Contains(name, "__") {
 				key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "CNS_"), "__", "."))
-				if _, ok := defaults[key]; ok || projectKey.MatchString(key) {
+				if _, ok := defaults[key]; ok || mapKey(key) {
 					return key, v
 				}
 			}
@@ -344,7 +375,16 @@ func Load(o Options) (*Loaded, error) {
 var (
 	projectKey  = regexp.MustCompile(`^auth\.projects\.[a-z0-9][a-z0-9_-]{0,62}\.secret$`)
 	projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	// dashboardUserKey matches the keys of dashboard.users.<name>.
+	dashboardUserKey = regexp.MustCompile(`^dashboard\.users\.[a-z0-9][a-z0-9_-]{0,62}\.(password_hash|role|project)$`)
+	bcryptHash       = regexp.MustCompile(`^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$`)
 )
+
+// mapKey reports whether key is an entry of one of the configuration's maps (project secrets, dashboard
+// users), which have no defaults to be recognised by.
+func mapKey(key string) bool {
+	return projectKey.MatchString(key) || dashboardUserKey.MatchString(key)
+}
 
 // Problems is every problem found in a configuration.
 type Problems struct{ List []string }
@@ -472,6 +512,7 @@ func (c *Config) problems() []string {
 	if c.Vector.HNSWEfSearch <= 0 {
 		add("vector.hnsw_ef_search: must be positive")
 	}
+	p = append(p, c.Dashboard.problems()...)
 	sort.Strings(p)
 	return p
 }
@@ -483,4 +524,42 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+func (d *Dashboard) problems() []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if d.RefreshInterval < 100*time.Millisecond || d.RefreshInterval > 10*time.Minute {
+		add("dashboard.refresh_interval: must be between 100ms and 10m")
+	}
+	if d.SessionTTL < time.Minute || d.SessionTTL > 30*24*time.Hour {
+		add("dashboard.session_ttl: must be between 1m and 720h")
+	}
+	if d.SessionKey != "" {
+		if b, err := base64.StdEncoding.DecodeString(d.SessionKey); err != nil {
+			add("dashboard.session_key: not base64")
+		} else if len(b) < 32 {
+			add("dashboard.session_key: %d bytes is too short (32 needed)", len(b))
+		}
+	}
+	if d.HistorySize < 2 || d.HistorySize > 100000 {
+		add("dashboard.history_size: must be between 2 and 100000")
+	}
+	for _, name := range sortedKeys(d.Users) {
+		u := d.Users[name]
+		if !projectName.MatchString(name) {
+			add("dashboard.users.%s: user names are lower-case letters, digits, - and _", name)
+		}
+		if !bcryptHash.MatchString(u.PasswordHash) {
+			// The value is never echoed: a hash is a secret too.
+			add("dashboard.users.%s.password_hash: missing or not a bcrypt hash ($2a$, $2b$ or $2y$)", name)
+		}
+		if !slices.Contains(DashboardRoles, u.Role) {
+			add("dashboard.users.%s.role: %q is not viewer or operator", name, u.Role)
+		}
+		if u.Project != "" && !projectName.MatchString(u.Project) {
+			add("dashboard.users.%s.project: %q is not a valid project name", name, u.Project)
+		}
+	}
+	return p
 }
