@@ -305,3 +305,48 @@ func BenchmarkExactSearch(b *testing.B) {
 		})
 	}
 }
+
+// The parallel scan must return exactly what the sequential one does, ties included, for any split.
+func TestExactParallelScanMatchesBruteForce(t *testing.T) {
+	defer func(f int, m func() int) { floatsPerPart, maxScanParts = f, m }(floatsPerPart, maxScanParts)
+	r := rand.New(rand.NewPCG(11, 12))
+	const dim = 24
+	x := NewExact(dim)
+	for i := 0; i < 997; i++ { // a prime, so parts have unequal sizes
+		v := randUnit(r, dim)
+		x.Add(fmt.Sprintf("id%04d", i), v)
+		if i%7 == 0 {
+			x.Add(fmt.Sprintf("dup%04d", i), v) // ties across part boundaries
+		}
+	}
+	for _, parts := range []int{2, 3, 8, 64} {
+		floatsPerPart = 1
+		maxScanParts = func() int { return parts }
+		if got := scanParts(x.Len(), dim); got != parts {
+			t.Fatalf("scanParts = %d, want %d", got, parts)
+		}
+		for trial := 0; trial < 10; trial++ {
+			q := randUnit(r, dim)
+			if trial%3 == 0 {
+				q = slices.Clone(x.data[7*dim : 8*dim])
+			}
+			for _, k := range []int{1, 10, 200, x.Len()} {
+				got, err := x.Search(q, k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := bruteForce(x, q, k); !slices.Equal(got, want) {
+					t.Fatalf("parts %d k %d: parallel search differs from brute force\n got %v\nwant %v", parts, k, got[:min(5, len(got))], want[:min(5, len(want))])
+				}
+			}
+		}
+	}
+	// Small indexes stay on one goroutine with the production threshold.
+	floatsPerPart, maxScanParts = 1<<19, func() int { return 8 }
+	if got := scanParts(1000, 384); got != 1 {
+		t.Errorf("scanParts(1000, 384) = %d, want 1", got)
+	}
+	if got := scanParts(100000, 384); got != 8 {
+		t.Errorf("scanParts(100000, 384) = %d, want 8", got)
+	}
+}
