@@ -10,6 +10,7 @@ const (
 	JobKindUnspecified JobKind = iota
 	JobIngestDocument          // raw document → SNO
 	JobSubmitNarrative         // ready structured narrative → SNO
+	JobSynthesizePair          // chiral pair → synthesized SNO
 )
 
 func (k JobKind) String() string {
@@ -18,6 +19,8 @@ func (k JobKind) String() string {
 		return "ingest_document"
 	case JobSubmitNarrative:
 		return "submit_narrative"
+	case JobSynthesizePair:
+		return "synthesize_pair"
 	}
 	return "unspecified"
 }
@@ -82,6 +85,7 @@ type Job struct {
 	IdempotencyKey string
 	Document       *DocumentInput
 	Narrative      *NarrativeInput
+	Synthesis      *SynthesisInput
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	StartedAt      time.Time

@@ -50,8 +50,9 @@ var (
 )
 
 // layoutVersion is the bucket and key layout of the file (as opposed to the record schema). A build that
-// finds a layout it does not know refuses to open the file rather than misread it.
-const layoutVersion = "1"
+// finds a layout it does not know refuses to open the file rather than misread it. Layout 2 added the
+// operational loop's buckets (pairs.go); a layout-1 file is upgraded in place when opened.
+const layoutVersion = "2"
 
 // lockTimeout is how long Open waits for the file lock. bbolt's default is to wait forever, which would
 // make a second `cns dev` on the same data dir hang silently.
@@ -97,7 +98,7 @@ func Open(path string) (*Store, error) {
 	// A short delay keeps single-writer latency low while still coalescing bursts.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketJobs, bucketJobKeys, bucketJobTimes, bucketUnfinished, bucketSNOs, bucketSNOTrust, bucketMeta, bucketDeadLetters} {
+		for _, name := range append([][]byte{bucketJobs, bucketJobKeys, bucketJobTimes, bucketUnfinished, bucketSNOs, bucketSNOTrust, bucketMeta, bucketDeadLetters}, pairBuckets...) {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -105,6 +106,11 @@ func Open(path string) (*Store, error) {
 		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get(metaLayout); {
 		case v == nil:
+			return meta.Put(metaLayout, []byte(layoutVersion))
+		case string(v) == "1":
+			if err := upgradeFromLayout1(tx); err != nil {
+				return err
+			}
 			return meta.Put(metaLayout, []byte(layoutVersion))
 		case string(v) != layoutVersion:
 			return fmt.Errorf("file has store layout %q, this build reads %q (written by a newer cns?)", v, layoutVersion)
@@ -129,6 +135,7 @@ func (s *Store) Close() error {
 // buckets holds a transaction's buckets; Open created all of them.
 type buckets struct {
 	jobs, jobKeys, jobTimes, unfinished, snos, snoTrust *bbolt.Bucket
+	evidence                                            *bbolt.Bucket // evidence inverted index (pairs.go)
 }
 
 func bucketsOf(tx *bbolt.Tx) buckets {
@@ -139,6 +146,7 @@ func bucketsOf(tx *bbolt.Tx) buckets {
 		unfinished: tx.Bucket(bucketUnfinished),
 		snos:       tx.Bucket(bucketSNOs),
 		snoTrust:   tx.Bucket(bucketSNOTrust),
+		evidence:   tx.Bucket(bucketEvidence),
 	}
 }
 
@@ -259,7 +267,7 @@ func putSNO(b buckets, old, s *cns.SNO, rec []byte) error {
 	if err := b.snoTrust.Put(trustKey(s.Project, s.Trust, s.ID), []byte{code}); err != nil {
 		return fmt.Errorf("index sno trust: %w", err)
 	}
-	return nil
+	return indexEvidence(b, old, s)
 }
 
 func getJob(b buckets, project, id string) (*cns.Job, error) {

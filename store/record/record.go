@@ -37,6 +37,7 @@ type jobRecord struct {
 	IdempotencyKey string           `json:"idempotency_key,omitempty"`
 	Document       *documentRecord  `json:"document,omitempty"`
 	Narrative      *narrativeRecord `json:"narrative,omitempty"`
+	Synthesis      *synthesisRecord `json:"synthesis,omitempty"`
 	CreatedAt      time.Time        `json:"created_at,omitzero"`
 	UpdatedAt      time.Time        `json:"updated_at,omitzero"`
 	StartedAt      time.Time        `json:"started_at,omitzero"`
@@ -153,6 +154,7 @@ var (
 		{cns.JobKindUnspecified, "unspecified"},
 		{cns.JobIngestDocument, "ingest_document"},
 		{cns.JobSubmitNarrative, "submit_narrative"},
+		{cns.JobSynthesizePair, "synthesize_pair"},
 	}
 	relationTable = []struct {
 		v    cns.Relation
@@ -296,6 +298,9 @@ func EncodeJob(j *cns.Job) ([]byte, error) {
 			Evidence:   evidenceToRecord(n.Evidence),
 			Metadata:   n.Metadata,
 		}
+	}
+	if y := j.Synthesis; y != nil {
+		r.Synthesis = &synthesisRecord{A: y.A, B: y.B, Generator: y.Generator, Auto: y.Auto}
 	}
 	return json.Marshal(&r)
 }
@@ -460,6 +465,9 @@ func DecodeJob(b []byte) (*cns.Job, error) {
 			Evidence:   evidenceFromRecord(n.Evidence),
 			Metadata:   n.Metadata,
 		}
+	}
+	if y := r.Synthesis; y != nil {
+		j.Synthesis = &cns.SynthesisInput{A: y.A, B: y.B, Generator: y.Generator, Auto: y.Auto}
 	}
 	return j, nil
 }
