@@ -78,8 +78,8 @@ func testEvidenceIndexComplete(t *testing.T, s PairStore) {
 	// Inserted out of id order: the ids come back sorted.
 	addSNO(t, s, snoWithEvidence("p1", "s3", cns.StatusActive, "doi:10.1/a", "doi:10.1/b"))
 	addSNO(t, s, snoWithEvidence("p1", "s1", cns.StatusActive, "doi:10.1/a"))
-	addSNO(t, s, snoWithEvidence("p1", "s2", cns.StatusReview, "doi:10.1/a", "doi:10.1/b"))   // not ACTIVE: not indexed
-	addSNO(t, s, snoWithEvidence("p1", "s4", cns.StatusRejected, "doi:10.1/b"))               // not ACTIVE
+	addSNO(t, s, snoWithEvidence("p1", "s2", cns.StatusReview, "doi:10.1/a", "doi:10.1/b"))    // not ACTIVE: not indexed
+	addSNO(t, s, snoWithEvidence("p1", "s4", cns.StatusRejected, "doi:10.1/b"))                // not ACTIVE
 	addSNO(t, s, snoWithEvidence("p2", "s9", cns.StatusActive, "doi:10.1/a", "doi:10.1/only")) // another project
 	// An evidence id that is a prefix of another must not match it.
 	addSNO(t, s, snoWithEvidence("p1", "s5", cns.StatusActive, "doi:10.1/ab"))
