@@ -35,8 +35,11 @@ const (
 
 // Config is the whole service configuration. Field tags are the koanf keys.
 type Config struct {
-	Profile   string    `koanf:"profile"`
-	Addr      string    `koanf:"addr"`
+	Profile string `koanf:"profile"`
+	Addr    string `koanf:"addr"`
+	// Instance names this process in the registry and in consumer names; "" = the host name. Two
+	// workers on one host need different instances (the systemd template uses %i).
+	Instance  string    `koanf:"instance"`
 	DataDir   string    `koanf:"data_dir"`
 	Redis     Redis     `koanf:"redis"`
 	Log       Log       `koanf:"log"`
@@ -54,6 +57,15 @@ type Config struct {
 // Redis configures the broker and system of record of the distributed mode.
 type Redis struct {
 	URL string `koanf:"url"`
+	// Cluster reads the URL as a cluster seed list (redis://host:port?addr=host2:port2&addr=…).
+	Cluster bool `koanf:"cluster"`
+	// StreamMaxLen caps each stream (approximate trimming).
+	StreamMaxLen int64 `koanf:"stream_maxlen"`
+	// Heartbeat is the registry heartbeat interval; a process is offline after three missed beats.
+	Heartbeat time.Duration `koanf:"heartbeat"`
+	// ResyncInterval is how often a process rebuilds its in-memory index replica from the store, to
+	// recover events it missed.
+	ResyncInterval time.Duration `koanf:"resync_interval"`
 }
 
 // Log configures zap.
@@ -87,7 +99,12 @@ type Server struct {
 
 // Worker configures command processing.
 type Worker struct {
-	Concurrency  int           `koanf:"concurrency"`
+	// Addr is where `cns worker` serves health and metrics.
+	Addr        string `koanf:"addr"`
+	Concurrency int    `koanf:"concurrency"`
+	// ClaimIdle is how long an unacknowledged command waits before another worker claims it (the
+	// messages of a crashed worker); it must exceed job_timeout.
+	ClaimIdle    time.Duration `koanf:"claim_idle"`
 	MaxAttempts  int           `koanf:"max_attempts"`
 	JobTimeout   time.Duration `koanf:"job_timeout"`
 	DrainTimeout time.Duration `koanf:"drain_timeout"`
@@ -95,6 +112,9 @@ type Worker struct {
 
 // Limits bound requests (see cns.Limits).
 type Limits struct {
+	// MaxBacklog is the command backlog (undelivered + unacknowledged) above which ingest calls fail
+	// fast with ResourceExhausted instead of growing Redis without bound.
+	MaxBacklog       int `koanf:"max_backlog"`
 	MaxDocumentBytes int `koanf:"max_document_bytes"`
 	MaxClaims        int `koanf:"max_claims"`
 	MaxEvidence      int `koanf:"max_evidence"`
@@ -180,8 +200,13 @@ func Defaults() map[string]any {
 	return map[string]any{
 		"profile":                    ProfileDev,
 		"addr":                       "127.0.0.1:8080",
+		"instance":                   "",
 		"data_dir":                   "./.cns-data",
 		"redis.url":                  "",
+		"redis.cluster":              false,
+		"redis.stream_maxlen":        1000000,
+		"redis.heartbeat":            "10s",
+		"redis.resync_interval":      "5m",
 		"log.level":                  "info",
 		"log.format":                 "json",
 		"auth.clock_skew":            "30s",
@@ -191,10 +216,13 @@ func Defaults() map[string]any {
 		"server.shutdown_timeout":    "15s",
 		"server.max_request_bytes":   (1 << 20) + (64 << 10),
 		"server.watch_interval":      "100ms",
+		"worker.addr":                "127.0.0.1:9090",
 		"worker.concurrency":         2,
+		"worker.claim_idle":          "90s",
 		"worker.max_attempts":        5,
 		"worker.job_timeout":         "60s",
 		"worker.drain_timeout":       "10s",
+		"limits.max_backlog":         10000,
 		"limits.max_document_bytes":  1 << 20,
 		"limits.max_claims":          256,
 		"limits.max_evidence":        256,
@@ -428,6 +456,15 @@ func (c *Config) problems() []string {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		add("addr: %q is not host:port", c.Addr)
 	}
+	if _, _, err := net.SplitHostPort(c.Worker.Addr); err != nil {
+		add("worker.addr: %q is not host:port", c.Worker.Addr)
+	}
+	if strings.ContainsAny(c.Instance, " |{}") {
+		add("instance: %q must not contain spaces, | or braces", c.Instance)
+	}
+	if c.Worker.ClaimIdle <= c.Worker.JobTimeout {
+		add("worker.claim_idle: must be longer than worker.job_timeout, or running jobs are claimed by other workers")
+	}
 	if c.Redis.URL != "" {
 		u, err := url.Parse(c.Redis.URL)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
@@ -464,6 +501,7 @@ func (c *Config) problems() []string {
 		"server.read_header_timeout": c.Server.ReadHeaderTimeout, "server.idle_timeout": c.Server.IdleTimeout,
 		"server.shutdown_timeout": c.Server.ShutdownTimeout, "server.watch_interval": c.Server.WatchInterval,
 		"worker.job_timeout": c.Worker.JobTimeout, "worker.drain_timeout": c.Worker.DrainTimeout,
+		"redis.heartbeat": c.Redis.Heartbeat, "redis.resync_interval": c.Redis.ResyncInterval,
 	}
 	for _, k := range sortedKeys(positiveDur) {
 		if positiveDur[k] <= 0 {
@@ -476,6 +514,7 @@ func (c *Config) problems() []string {
 		"limits.max_evidence": c.Limits.MaxEvidence, "limits.max_edges": c.Limits.MaxEdges,
 		"critics.novelty_k": c.Critics.NoveltyK, "critics.max_branching": c.Critics.MaxBranching,
 		"nlp.dim": c.NLP.Dim, "server.max_request_bytes": c.Server.MaxRequestBytes,
+		"limits.max_backlog": c.Limits.MaxBacklog, "redis.stream_maxlen": int(c.Redis.StreamMaxLen),
 	}
 	for _, k := range sortedKeys(positiveInt) {
 		if positiveInt[k] <= 0 {

@@ -24,6 +24,8 @@ type Config struct {
 	MinTrust float64 // admission: below it an SNO is REJECTED
 	// NewIndex builds a project's vector index; nil means the exact pure-Go index.
 	NewIndex func(dim int) cns.VectorIndex
+	// Notify, if set, tells other processes that an SNO changed (so their replicas follow).
+	Notify func(ctx context.Context, sno *cns.SNO, change string)
 }
 
 // Engine builds, scores and indexes SNOs. Safe for concurrent use.
@@ -153,6 +155,12 @@ func (e *Engine) Observe(sno *cns.SNO) {
 	delete(e.trust[sno.Project], sno.ID)
 }
 
+func (e *Engine) notify(ctx context.Context, s *cns.SNO, change string) {
+	if e.cfg.Notify != nil {
+		e.cfg.Notify(ctx, s, change)
+	}
+}
+
 // Rebuild loads the whole population from the store into the in-memory view (at start, or when a
 // replica falls behind).
 func (e *Engine) Rebuild(ctx context.Context) (int, error) {
@@ -225,6 +233,7 @@ func (e *Engine) Evaluate(ctx context.Context, project, id, preset string) (*cns
 		return nil, false, fmt.Errorf("store evaluation: %w", err)
 	}
 	e.Observe(s)
+	e.notify(ctx, s, "updated")
 	return s, true, nil
 }
 
@@ -243,5 +252,6 @@ func (e *Engine) Archive(ctx context.Context, project, id string) (*cns.SNO, err
 		return nil, fmt.Errorf("store archive: %w", err)
 	}
 	e.Observe(s)
+	e.notify(ctx, s, "archived")
 	return s, nil
 }

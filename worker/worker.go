@@ -56,10 +56,15 @@ func New(cfg Config, store cns.Store, eng Builder, pub message.Publisher, log *z
 	return &Worker{cfg: cfg, store: store, engine: eng, pub: pub, log: log, now: time.Now}
 }
 
-// Register adds the command handlers to the router, subscribed through sub.
-func (w *Worker) Register(r *message.Router, sub message.Subscriber) {
-	h := r.AddConsumerHandler("process_job", pubsub.TopicJobs, sub, w.handle)
-	h.AddMiddleware(pubsub.Limit(w.cfg.Concurrency), middleware.Recoverer)
+// Register adds a command handler per subscriber to the router. The in-process bus delivers everything
+// to one subscriber at once; Redis Streams subscribers take one message at a time, so the distributed
+// worker passes worker.concurrency of them. Either way one shared limit bounds the jobs running at once.
+func (w *Worker) Register(r *message.Router, subs ...message.Subscriber) {
+	limit := pubsub.Limit(w.cfg.Concurrency)
+	for i, sub := range subs {
+		h := r.AddConsumerHandler(fmt.Sprintf("process_job_%d", i), pubsub.TopicJobs, sub, w.handle)
+		h.AddMiddleware(limit, middleware.Recoverer)
+	}
 }
 
 func (w *Worker) handle(msg *message.Message) error {

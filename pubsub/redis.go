@@ -1,0 +1,146 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/redis/go-redis/v9"
+)
+
+// ConsumerGroup is the one consumer group of command streams: every worker process joins it, so each
+// command goes to exactly one worker.
+const ConsumerGroup = "cns-workers"
+
+// RedisConfig configures the Redis Streams bus.
+type RedisConfig struct {
+	// NewClient opens a new client. Watermill's redisstream Publisher and Subscriber close the client
+	// they are given, so every one of them gets its own.
+	NewClient func() redis.UniversalClient
+	// Instance names this process; consumer names are "<instance>-<n>", stable across restarts so a
+	// restarted worker finds its own pending messages.
+	Instance string
+	// ClaimIdle is how long a delivered, unacknowledged message waits before another consumer claims it
+	// (a crashed worker's messages). It must exceed the longest job.
+	ClaimIdle time.Duration
+	// MaxLen caps each stream (approximate trimming). Commands are acked long before the cap matters;
+	// it only bounds memory if consumers are gone for long.
+	MaxLen int64
+}
+
+// NewRedisPublisher returns a publisher to Redis Streams.
+func NewRedisPublisher(c RedisConfig, logger watermill.LoggerAdapter) (message.Publisher, error) {
+	p, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: c.NewClient(), DefaultMaxlen: c.MaxLen}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("redis publisher: %w", err)
+	}
+	return p, nil
+}
+
+// NewRedisCommandSubscribers returns n subscribers of the command consumer group. The redisstream
+// subscriber reads one message and waits for its ack before the next, so a worker runs n of them to
+// process n commands at once.
+func NewRedisCommandSubscribers(c RedisConfig, n int, logger watermill.LoggerAdapter) ([]message.Subscriber, error) {
+	subs := make([]message.Subscriber, 0, n)
+	for i := range n {
+		s, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
+			Client:        c.NewClient(),
+			ConsumerGroup: ConsumerGroup,
+			Consumer:      c.Instance + "-" + strconv.Itoa(i),
+			MaxIdleTime:   c.ClaimIdle,
+			ClaimInterval: min(c.ClaimIdle/2, 5*time.Second),
+			// A nacked command is retried by the same consumer after a pause (the worker also backs off).
+			NackResendSleep: 100 * time.Millisecond,
+			BlockTime:       time.Second,
+			// Without this, Close can leak a goroutine blocked on an empty stream.
+			DisableIndefiniteInitialBlock: true,
+			// Never give up reading because Redis went away: reconnect and go on.
+			ShouldStopOnReadErrors: func(error) bool { return false },
+		}, logger)
+		if err != nil {
+			for _, s := range subs {
+				s.Close()
+			}
+			return nil, fmt.Errorf("redis subscriber %d: %w", i, err)
+		}
+		subs = append(subs, s)
+	}
+	return subs, nil
+}
+
+// NewRedisFanOutSubscriber returns a subscriber that gets every event from now on (no consumer group):
+// each process keeps its own in-memory index replica in sync with it.
+func NewRedisFanOutSubscriber(c RedisConfig, logger watermill.LoggerAdapter) (message.Subscriber, error) {
+	s, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
+		Client:                        c.NewClient(),
+		FanOutOldestId:                "$",
+		BlockTime:                     time.Second,
+		DisableIndefiniteInitialBlock: true,
+		ShouldStopOnReadErrors:        func(error) bool { return false },
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("redis fan-out subscriber: %w", err)
+	}
+	return s, nil
+}
+
+// QueueDepth is the state of one command stream and its consumer group.
+type QueueDepth struct {
+	Name          string
+	Length        int64 // entries in the stream (acked ones included until trimmed)
+	Pending       int64 // delivered, not yet acked
+	Lag           int64 // not yet delivered to the group
+	OldestPending time.Duration
+	Consumers     int64
+}
+
+// Backlog is what still has to be done: undelivered plus unacknowledged.
+func (q QueueDepth) Backlog() int64 { return q.Lag + q.Pending }
+
+// RedisQueueDepth inspects a command stream: XINFO GROUPS for lag and pending (Redis ≥ 7), XPENDING for
+// the oldest pending message's idle time.
+func RedisQueueDepth(ctx context.Context, rdb redis.UniversalClient, stream string) (QueueDepth, error) {
+	q := QueueDepth{Name: stream}
+	n, err := rdb.XLen(ctx, stream).Result()
+	if err != nil {
+		return q, fmt.Errorf("xlen %s: %w", stream, err)
+	}
+	q.Length = n
+	groups, err := rdb.XInfoGroups(ctx, stream).Result()
+	if err != nil {
+		if isNoSuchKey(err) {
+			return q, nil
+		}
+		return q, fmt.Errorf("xinfo groups %s: %w", stream, err)
+	}
+	for _, g := range groups {
+		if g.Name != ConsumerGroup {
+			continue
+		}
+		q.Pending, q.Consumers = g.Pending, g.Consumers
+		q.Lag = max(g.Lag, 0)
+		if g.Lag < 0 { // Redis reports an unknown lag (after some deletions) as nil → -1: count the stream.
+			q.Lag = max(n-g.EntriesRead, 0)
+		}
+	}
+	if q.Pending > 0 {
+		ps, err := rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: stream, Group: ConsumerGroup, Start: "-", End: "+", Count: 1}).Result()
+		if err != nil {
+			return q, fmt.Errorf("xpending %s: %w", stream, err)
+		}
+		if len(ps) > 0 {
+			q.OldestPending = ps[0].Idle
+		}
+	}
+	return q, nil
+}
+
+func isNoSuchKey(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && (re.Error() == "ERR no such key" || re.Error() == "ERR The XINFO subcommand requires the key to exist.")
+}
