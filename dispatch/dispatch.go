@@ -67,20 +67,26 @@ func (d *Dispatcher) publish(ctx context.Context, j *cns.Job) error {
 	return pubsub.Publish(ctx, d.Publisher, pubsub.TopicJobs, &busv1.ProcessJob{Project: j.Project, JobId: j.ID})
 }
 
-// Resume re-publishes every unfinished job of every project (after a restart of the in-process bus, or
-// to recover commands whose publishing failed). Handlers are idempotent, so a job whose command is still
-// on the bus is at worst processed once and acked twice.
-func (d *Dispatcher) Resume(ctx context.Context) (int, error) {
+// Resume re-publishes the unfinished jobs of every project that have not changed for olderThan (0: all
+// of them) — after a restart of the in-process bus, or to recover commands whose publishing failed.
+// Handlers are idempotent, so a job whose command is still on the bus is at worst acked twice.
+func (d *Dispatcher) Resume(ctx context.Context, olderThan time.Duration) (int, error) {
 	jobs, err := d.Store.UnfinishedJobs(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("resume jobs: %w", err)
 	}
+	cutoff := d.now().Add(-olderThan)
+	n := 0
 	for _, j := range jobs {
-		if err := d.publish(ctx, j); err != nil {
-			return 0, fmt.Errorf("resume job %s: %w", j.ID, err)
+		if olderThan > 0 && j.UpdatedAt.After(cutoff) {
+			continue
 		}
+		if err := d.publish(ctx, j); err != nil {
+			return n, fmt.Errorf("resume job %s: %w", j.ID, err)
+		}
+		n++
 	}
-	return len(jobs), nil
+	return n, nil
 }
 
 // Redrive puts the named dead letters' jobs (all of the project's when ids is empty) back in the queue

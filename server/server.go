@@ -73,10 +73,14 @@ type Deps struct {
 	Queues    func(ctx context.Context, project string) ([]Queue, error)
 	Processes func(ctx context.Context) ([]Process, error)
 	Config    func() []ConfigEntry
-	Profile   string
-	Version   string
-	NLPName   string
-	Now       func() time.Time
+	// Backlog, if set, reports the command backlog; above MaxBacklog new jobs are refused with
+	// ResourceExhausted so Redis does not grow without bound while workers are behind or gone.
+	Backlog    func(ctx context.Context) (int64, error)
+	MaxBacklog int64
+	Profile    string
+	Version    string
+	NLPName    string
+	Now        func() time.Time
 }
 
 // Server implements cns.v1.NarrativeService and cns.v1.AdminService.
@@ -122,6 +126,16 @@ type narrative struct{ *Server }
 
 func (s *Server) accept(ctx context.Context, job *cns.Job) (string, error) {
 	job.Project = project(ctx)
+	if s.d.Backlog != nil {
+		n, err := s.d.Backlog(ctx)
+		if err != nil {
+			return "", err
+		}
+		if n >= s.d.MaxBacklog {
+			return "", &cns.Error{Code: cns.EEXHAUSTED, RetryAfterSeconds: 5,
+				Message: fmt.Sprintf("the queue holds %d commands (limit %d): retry later", n, s.d.MaxBacklog)}
+		}
+	}
 	return s.d.Dispatcher.Accept(ctx, job)
 }
 

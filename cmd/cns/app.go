@@ -12,10 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"connectrpc.com/grpchealth"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -25,32 +25,58 @@ import (
 	"github.com/cns-dev/cns/critic"
 	"github.com/cns-dev/cns/dispatch"
 	"github.com/cns-dev/cns/engine"
+	"github.com/cns-dev/cns/indexsync"
 	"github.com/cns-dev/cns/pubsub"
+	"github.com/cns-dev/cns/registry"
 	"github.com/cns-dev/cns/server"
 	"github.com/cns-dev/cns/store/bolt"
+	redisstore "github.com/cns-dev/cns/store/redis"
 	"github.com/cns-dev/cns/worker"
 )
 
-// Main is the embedded `cns dev` composition: API, workers, in-process bus and on-disk store in one
-// process. End-to-end tests start it on port 0 exactly as the command does.
+// Mode is what a process runs.
+type Mode string
+
+// Modes.
+const (
+	// ModeDev is `cns dev`: API, dashboard and workers in one process over the embedded store and the
+	// in-process bus.
+	ModeDev Mode = "dev"
+	// ModeServe is `cns serve`: API and dashboard over Redis; any number of replicas.
+	ModeServe Mode = "serve"
+	// ModeWorker is `cns worker`: command consumers over Redis, plus health and metrics.
+	ModeWorker Mode = "worker"
+)
+
+// Main is the composition root of every mode. End-to-end tests start it on port 0 exactly as the
+// commands do.
 type Main struct {
 	Config *configs.Loaded
 	Log    *zap.Logger
-	// NoWorkers starts the API without consuming commands (tests use it to stop a process before a job
-	// ran).
+	Mode   Mode // "" means ModeDev
+	// NoWorkers starts `cns dev` without consuming commands (tests use it to stop a process before a
+	// job ran).
 	NoWorkers bool
 
-	store      *bolt.Store
-	bus        pubsub.Bus
+	store      cns.Store
+	rdb        redis.UniversalClient // serve and worker: queue depth, registry
+	bus        pubsub.Bus            // dev only
+	pub        message.Publisher
 	router     *message.Router
 	engine     *engine.Engine
 	dispatcher *dispatch.Dispatcher
+	registry   *registry.Registry
+	metrics    *metrics
 	http       *http.Server
 	listener   net.Listener
 	started    time.Time
 	secret     []byte
+	instance   string
 	serveErr   chan error
+	bgCancel   context.CancelFunc
+	bg         sync.WaitGroup
 	closeOne   sync.Once
+	queueCache queueCache
 }
 
 // devSecretFile and devTokenFile live in the data dir.
@@ -74,23 +100,94 @@ func newLogger(level, format string) (*zap.Logger, error) {
 	return cfg.Build()
 }
 
+func (m *Main) mode() Mode {
+	if m.Mode == "" {
+		return ModeDev
+	}
+	return m.Mode
+}
+
+func (m *Main) service() string {
+	switch m.mode() {
+	case ModeServe:
+		return "cns-api"
+	case ModeWorker:
+		return "cns-worker"
+	}
+	return "cns-dev"
+}
+
+// newRedisClient opens a client for the configured URL: a cluster client when redis.cluster is set.
+// Timeouts are short so that with Redis down calls fail (Unavailable) instead of hanging.
+func newRedisClient(c *configs.Config) (redis.UniversalClient, error) {
+	const dial, rw = 2 * time.Second, 3 * time.Second
+	if c.Redis.Cluster {
+		o, err := redis.ParseClusterURL(c.Redis.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url: %w", err)
+		}
+		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = dial, rw, rw, 1
+		return redis.NewClusterClient(o), nil
+	}
+	o, err := redis.ParseURL(c.Redis.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = dial, rw, rw, 1
+	return redis.NewClient(o), nil
+}
+
 // Open opens the store, the bus and the engine, and binds the listener. It does not serve yet.
 func (m *Main) Open(ctx context.Context) error {
 	c := &m.Config.Config
 	m.started = time.Now()
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	m.metrics = newMetrics()
+	m.instance = c.Instance
+	if m.instance == "" {
+		host, _ := os.Hostname()
+		m.instance = host
 	}
-	secret, err := loadOrCreateSecret(filepath.Join(c.DataDir, devSecretFile))
-	if err != nil {
-		return err
+	wlog := pubsub.NewZapLogger(m.Log)
+
+	switch m.mode() {
+	case ModeDev:
+		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create data dir: %w", err)
+		}
+		secret, err := loadOrCreateSecret(filepath.Join(c.DataDir, devSecretFile))
+		if err != nil {
+			return err
+		}
+		m.secret = secret
+		st, err := bolt.Open(filepath.Join(c.DataDir, "cns.db"))
+		if err != nil {
+			return err
+		}
+		m.store = st
+		m.bus = pubsub.NewInProcess(wlog)
+		m.pub = m.bus
+	default:
+		if c.Redis.URL == "" {
+			return fmt.Errorf("cns %s needs redis.url (CNS_REDIS_URL)", m.mode())
+		}
+		rdb, err := newRedisClient(c)
+		if err != nil {
+			return err
+		}
+		m.rdb = rdb
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = rdb.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("connect to redis %s: %w", configs.RedactURL(c.Redis.URL), err)
+		}
+		m.store = redisstore.New(rdb, "")
+		m.pub, err = pubsub.NewRedisPublisher(m.redisBus(), wlog)
+		if err != nil {
+			return err
+		}
+		m.registry = registry.New(rdb, c.Redis.Heartbeat, m.Log.Named("registry"))
 	}
-	m.secret = secret
-	st, err := bolt.Open(filepath.Join(c.DataDir, "cns.db"))
-	if err != nil {
-		return err
-	}
-	m.store = st
 
 	emb, nli, err := newNLP(c)
 	if err != nil {
@@ -101,7 +198,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("vector backend: %w", err)
 	}
 	w := c.Critics.EffectiveWeights()
-	m.engine, err = engine.New(engine.Config{
+	ecfg := engine.Config{
 		Limits: limits(c),
 		Critic: critic.Config{
 			Weights:      critic.Weights{Grounding: w.Grounding, Logic: w.Logic, Novelty: w.Novelty},
@@ -110,9 +207,26 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 		MinTrust: c.Admission.MinTrust,
 		NewIndex: newIndex,
-	}, st, emb, nli)
+	}
+	if m.mode() != ModeDev {
+		ecfg.Notify = indexsync.Announcer(m.pub, m.Log.Named("indexsync"))
+	}
+	m.engine, err = engine.New(ecfg, m.store, emb, nli)
 	if err != nil {
 		return err
+	}
+
+	m.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: c.Worker.DrainTimeout}, wlog)
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	if m.mode() != ModeDev {
+		// Subscribe to SNO events before loading the population, so nothing stored in between is missed.
+		sub, err := pubsub.NewRedisFanOutSubscriber(m.redisBus(), wlog)
+		if err != nil {
+			return err
+		}
+		indexsync.Register(m.router, sub, m.store, m.engine, m.Log.Named("indexsync"))
 	}
 	n, err := m.engine.Rebuild(ctx)
 	if err != nil {
@@ -120,33 +234,37 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Log.Info("population loaded", zap.Int("snos", n))
 
-	wlog := pubsub.NewZapLogger(m.Log)
-	m.bus = pubsub.NewInProcess(wlog)
-	m.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: c.Worker.DrainTimeout}, wlog)
-	if err != nil {
-		return fmt.Errorf("router: %w", err)
-	}
-	metrics := newMetrics()
-	if !m.NoWorkers {
+	runWorkers := m.mode() == ModeWorker || (m.mode() == ModeDev && !m.NoWorkers)
+	if runWorkers {
+		var announce message.Publisher
+		var subs []message.Subscriber
+		if m.mode() == ModeDev {
+			subs = []message.Subscriber{m.bus}
+		} else {
+			announce = m.pub
+			subs, err = pubsub.NewRedisCommandSubscribers(m.redisBus(), c.Worker.Concurrency, wlog)
+			if err != nil {
+				return err
+			}
+		}
 		wk := worker.New(worker.Config{Concurrency: c.Worker.Concurrency, MaxAttempts: c.Worker.MaxAttempts, JobTimeout: c.Worker.JobTimeout},
-			st, m.engine, nil, m.Log.Named("worker"))
-		wk.OnJobEnd = metrics.jobEnded
-		wk.Register(m.router, m.bus)
+			m.store, m.engine, announce, m.Log.Named("worker"))
+		wk.OnJobEnd = m.metrics.jobEnded
+		wk.Register(m.router, subs...)
 	}
+	m.dispatcher = &dispatch.Dispatcher{Store: m.store, Publisher: m.pub, Log: m.Log.Named("dispatch"), OnAccepted: m.metrics.jobAccepted}
 
-	m.dispatcher = &dispatch.Dispatcher{Store: st, Publisher: m.bus, Log: m.Log.Named("dispatch"), OnAccepted: metrics.jobAccepted}
-	verifier := auth.NewVerifier(m.projectSecret, nil, c.Auth.ClockSkew)
-	srv := server.New(server.Deps{
-		Store: st, Dispatcher: m.dispatcher, Engine: m.engine, Verifier: verifier, Log: m.Log.Named("api"),
-		Limits: limits(c), MaxRequestBytes: c.Server.MaxRequestBytes, WatchInterval: c.Server.WatchInterval,
-		Queues: m.queues, Processes: m.processes, Config: m.configEntries,
-		Profile: c.Profile, Version: version, NLPName: c.NLP.Backend,
-	})
 	mux := http.NewServeMux()
-	srv.Mount(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.reg, promhttp.HandlerOpts{}))
+	addr := c.Addr
+	if m.mode() == ModeWorker {
+		addr = c.Worker.Addr
+		mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker()))
+	} else {
+		m.mountAPI(mux)
+	}
+	m.metrics.registerQueueGauges(m.queues)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /{$}", m.home)
 
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -158,35 +276,81 @@ func (m *Main) Open(ctx context.Context) error {
 		IdleTimeout:       c.Server.IdleTimeout,
 		ErrorLog:          zap.NewStdLog(m.Log.Named("http")),
 	}
-	m.listener, err = net.Listen("tcp", c.Addr)
+	m.listener, err = net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return nil
 }
 
-// Start serves the API and starts the workers; then it re-publishes every unfinished job, so nothing
-// accepted before a stop or crash is lost.
+func (m *Main) redisBus() pubsub.RedisConfig {
+	c := &m.Config.Config
+	return pubsub.RedisConfig{
+		NewClient: func() redis.UniversalClient {
+			rdb, err := newRedisClient(c)
+			if err != nil {
+				panic(err) // the URL parsed once already in Open
+			}
+			return rdb
+		},
+		Instance:  m.instance,
+		ClaimIdle: c.Worker.ClaimIdle,
+		MaxLen:    c.Redis.StreamMaxLen,
+	}
+}
+
+func (m *Main) mountAPI(mux *http.ServeMux) {
+	c := &m.Config.Config
+	verifier := auth.NewVerifier(m.projectSecret, nil, c.Auth.ClockSkew)
+	d := server.Deps{
+		Store: m.store, Dispatcher: m.dispatcher, Engine: m.engine, Verifier: verifier, Log: m.Log.Named("api"),
+		Limits: limits(c), MaxRequestBytes: c.Server.MaxRequestBytes, WatchInterval: c.Server.WatchInterval,
+		Queues: m.queues, Processes: m.processes, Config: m.configEntries,
+		Profile: c.Profile, Version: version, NLPName: c.NLP.Backend,
+	}
+	if m.rdb != nil {
+		d.Backlog = m.backlog
+		d.MaxBacklog = int64(c.Limits.MaxBacklog)
+	}
+	server.New(d).Mount(mux)
+	mux.HandleFunc("GET /{$}", m.home)
+}
+
+// Start serves and starts the workers; in `cns dev` it then re-publishes every unfinished job, so
+// nothing accepted before a stop or crash is lost. Workers on Redis sweep for stale unfinished jobs
+// (accepted while publishing failed) periodically.
 func (m *Main) Start(ctx context.Context) error {
+	c := &m.Config.Config
 	m.serveErr = make(chan error, 2)
 	go func() {
 		if err := m.router.Run(context.WithoutCancel(ctx)); err != nil {
 			m.serveErr <- fmt.Errorf("router: %w", err)
 		}
 	}()
-	if !m.NoWorkers {
-		select {
-		case <-m.router.Running():
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		n, err := m.dispatcher.Resume(ctx)
+	select {
+	case <-m.router.Running():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if m.mode() == ModeDev && !m.NoWorkers {
+		n, err := m.dispatcher.Resume(ctx, 0)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			m.Log.Info("resumed unfinished jobs", zap.Int("jobs", n))
 		}
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.bgCancel = cancel
+	if m.registry != nil {
+		p := registry.Process{Service: m.service(), Instance: m.instance, Version: version, Address: m.Addr(),
+			Concurrency: c.Worker.Concurrency, StartedAt: m.started}
+		m.goBackground(func() { m.registry.Run(bg, p) })
+		m.goBackground(func() { m.every(bg, c.Redis.ResyncInterval, m.resync) })
+	}
+	if m.mode() == ModeWorker {
+		m.goBackground(func() { m.every(bg, c.Worker.ClaimIdle, m.sweep) })
 	}
 	go func() {
 		if err := m.http.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -196,17 +360,57 @@ func (m *Main) Start(ctx context.Context) error {
 	return nil
 }
 
-// Addr is the address the API listens on.
+func (m *Main) goBackground(f func()) {
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		f()
+	}()
+}
+
+func (m *Main) every(ctx context.Context, d time.Duration, f func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f(ctx)
+		}
+	}
+}
+
+func (m *Main) resync(ctx context.Context) {
+	if _, err := m.engine.Rebuild(ctx); err != nil && ctx.Err() == nil {
+		m.Log.Warn("index resync failed", zap.Error(err))
+	}
+}
+
+// sweep re-publishes unfinished jobs untouched for twice the claim time: their command was lost (for
+// example published while Redis was failing over). Duplicates are harmless: handlers skip ended jobs.
+func (m *Main) sweep(ctx context.Context) {
+	n, err := m.dispatcher.Resume(ctx, 2*m.Config.Worker.ClaimIdle)
+	if err != nil && ctx.Err() == nil {
+		m.Log.Warn("stale job sweep failed", zap.Error(err))
+	}
+	if n > 0 {
+		m.Log.Info("re-published stale jobs", zap.Int("jobs", n))
+	}
+}
+
+// Addr is the address the process listens on.
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
-// URL is the base URL of the API.
+// URL is the base URL of the process.
 func (m *Main) URL() string { return "http://" + m.Addr() }
 
 // Errors reports a failure of the HTTP server or the router after Start.
 func (m *Main) Errors() <-chan error { return m.serveErr }
 
 // Close stops accepting requests, lets in-flight requests and jobs finish within the configured timeouts,
-// and closes the store. Jobs that did not finish stay queued and resume at the next start.
+// deregisters the process and closes the store. Jobs that did not finish are redelivered (Redis) or
+// resumed at the next start (dev).
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	m.closeOne.Do(func() {
@@ -225,15 +429,22 @@ func (m *Main) Close(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("router close: %w", err))
 			}
 		}
-		if m.bus != nil {
-			if err := m.bus.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("bus close: %w", err))
+		if m.bgCancel != nil {
+			m.bgCancel()
+			m.bg.Wait()
+		}
+		if m.pub != nil {
+			if err := m.pub.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("publisher close: %w", err))
 			}
 		}
 		if m.store != nil {
 			if err := m.store.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("store close: %w", err))
 			}
+		}
+		if m.rdb != nil {
+			m.rdb.Close()
 		}
 		_ = m.Log.Sync()
 	})
@@ -249,15 +460,15 @@ func limits(c *configs.Config) cns.Limits {
 	return l
 }
 
-// projectSecret returns a project's signing secret: the configured ones, plus the dev project's secret
-// from the data dir unless the configuration names one for it.
+// projectSecret returns a project's signing secret: the configured ones, plus (in `cns dev`) the dev
+// project's secret from the data dir unless the configuration names one for it.
 func (m *Main) projectSecret(project string) ([]byte, bool) {
 	c := &m.Config.Config
 	if p, ok := c.Auth.Projects[project]; ok {
 		b, err := auth.DecodeSecret(p.Secret)
 		return b, err == nil
 	}
-	if project == c.Auth.DevProject {
+	if m.secret != nil && project == c.Auth.DevProject {
 		return m.secret, true
 	}
 	return nil, false
@@ -265,7 +476,10 @@ func (m *Main) projectSecret(project string) ([]byte, bool) {
 
 // MintDevToken mints a token for the dev project with every permission.
 func (m *Main) MintDevToken(ttl time.Duration) (string, error) {
-	secret, _ := m.projectSecret(m.Config.Auth.DevProject)
+	secret, ok := m.projectSecret(m.Config.Auth.DevProject)
+	if !ok {
+		return "", fmt.Errorf("project %s has no secret", m.Config.Auth.DevProject)
+	}
 	now := time.Now()
 	return auth.Mint(secret, auth.Claims{Project: m.Config.Auth.DevProject, Perms: auth.AllPerms(), IssuedAt: now, ExpiresAt: now.Add(ttl)})
 }
@@ -293,7 +507,43 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	return s, nil
 }
 
+// queueCache keeps the last queue depth for a moment: the backpressure check runs on every ingest call
+// and must not add Redis round trips to each.
+type queueCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	last pubsub.QueueDepth
+}
+
+func (m *Main) queueDepth(ctx context.Context) (pubsub.QueueDepth, error) {
+	m.queueCache.mu.Lock()
+	defer m.queueCache.mu.Unlock()
+	if time.Since(m.queueCache.at) < 500*time.Millisecond {
+		return m.queueCache.last, nil
+	}
+	q, err := pubsub.RedisQueueDepth(ctx, m.rdb, pubsub.TopicJobs)
+	if err != nil {
+		return q, &cns.Error{Code: cns.EUNAVAILABLE, Message: "queue unavailable", RetryAfterSeconds: 1}
+	}
+	m.queueCache.at, m.queueCache.last = time.Now(), q
+	return q, nil
+}
+
+func (m *Main) backlog(ctx context.Context) (int64, error) {
+	q, err := m.queueDepth(ctx)
+	return q.Backlog(), err
+}
+
+// queues reports the command queue. On Redis it is the stream and its consumer group (shared by all
+// projects); in `cns dev` it is derived from the project's unfinished jobs.
 func (m *Main) queues(ctx context.Context, project string) ([]server.Queue, error) {
+	if m.rdb != nil {
+		q, err := m.queueDepth(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return []server.Queue{{Name: q.Name, Length: q.Length, Pending: q.Pending, Lag: q.Lag, OldestPending: q.OldestPending}}, nil
+	}
 	jobs, err := m.store.UnfinishedJobs(ctx)
 	if err != nil {
 		return nil, err
@@ -301,7 +551,7 @@ func (m *Main) queues(ctx context.Context, project string) ([]server.Queue, erro
 	q := server.Queue{Name: pubsub.TopicJobs}
 	now := time.Now()
 	for _, j := range jobs {
-		if j.Project != project {
+		if project != "" && j.Project != project {
 			continue
 		}
 		q.Length++
@@ -318,10 +568,21 @@ func (m *Main) queues(ctx context.Context, project string) ([]server.Queue, erro
 	return []server.Queue{q}, nil
 }
 
-func (m *Main) processes(context.Context) ([]server.Process, error) {
-	host, _ := os.Hostname()
+func (m *Main) processes(ctx context.Context) ([]server.Process, error) {
+	if m.registry != nil {
+		ps, err := m.registry.List(ctx)
+		if err != nil {
+			return nil, &cns.Error{Code: cns.EUNAVAILABLE, Message: "registry unavailable", RetryAfterSeconds: 1}
+		}
+		out := make([]server.Process, len(ps))
+		for i, p := range ps {
+			out[i] = server.Process{Service: p.Service, Instance: p.Instance, Version: p.Version, Address: p.Address,
+				Concurrency: p.Concurrency, StartedAt: p.StartedAt, LastHeartbeat: p.LastHeartbeat, Online: p.Online}
+		}
+		return out, nil
+	}
 	return []server.Process{{
-		Service: "cns-dev", Instance: fmt.Sprintf("%s-%d", host, os.Getpid()), Version: version,
+		Service: m.service(), Instance: fmt.Sprintf("%s-%d", m.instance, os.Getpid()), Version: version,
 		Address: m.Addr(), Concurrency: m.Config.Worker.Concurrency, StartedAt: m.started,
 		LastHeartbeat: time.Now(), Online: true,
 	}}, nil
@@ -343,32 +604,4 @@ func (m *Main) home(w http.ResponseWriter, _ *http.Request) {
 Health: <a href="/healthz">/healthz</a> and gRPC health; metrics: <a href="/metrics">/metrics</a>.</p>
 <p>The admin dashboard is not built yet (see the README's development notes).</p>
 </body></html>`, version)
-}
-
-type metrics struct {
-	reg      *prometheus.Registry
-	accepted *prometheus.CounterVec
-	finished *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-}
-
-func newMetrics() *metrics {
-	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cns_jobs_accepted_total",
-			Help: "Jobs accepted by the API."}, []string{"kind"}),
-		finished: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cns_jobs_finished_total",
-			Help: "Jobs that reached a terminal state."}, []string{"kind", "state"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cns_job_duration_seconds",
-			Help: "Time from acceptance to the end of a job.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"kind", "state"}),
-	}
-	m.reg.MustRegister(m.accepted, m.finished, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
-}
-
-func (m *metrics) jobAccepted(j *cns.Job) { m.accepted.WithLabelValues(j.Kind.String()).Inc() }
-
-func (m *metrics) jobEnded(j *cns.Job) {
-	m.finished.WithLabelValues(j.Kind.String(), j.State.String()).Inc()
-	m.latency.WithLabelValues(j.Kind.String(), j.State.String()).Observe(j.FinishedAt.Sub(j.CreatedAt).Seconds())
 }

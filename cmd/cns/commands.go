@@ -56,19 +56,40 @@ func helpRequested(args []string) bool {
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flagSet("dev", stderr)
-	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080; env CNS_ADDR)")
-	data := fs.String("data", "", "data directory (default ./.cns-data; env CNS_DATA_DIR)")
+	return runProcess(ctx, ModeDev, args, stdout, stderr, getenv)
+}
+
+// runProcess runs `cns dev`, `cns serve` or `cns worker` until SIGTERM/SIGINT, then drains and exits.
+func runProcess(ctx context.Context, mode Mode, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flagSet(string(mode), stderr)
+	addrHelp := "listen address (default 127.0.0.1:8080; env CNS_ADDR)"
+	if mode == ModeWorker {
+		addrHelp = "health and metrics address (default 127.0.0.1:9090; env CNS_WORKER_ADDR)"
+	}
+	addr := fs.String("addr", "", addrHelp)
 	cfgFile := fs.String("config", "", "YAML configuration file (env CNS_CONFIG)")
+	var data, instance *string
+	if mode == ModeDev {
+		data = fs.String("data", "", "data directory (default ./.cns-data; env CNS_DATA_DIR)")
+	} else {
+		instance = fs.String("instance", "", "instance name in the registry and in consumer names (default: host name; env CNS_INSTANCE)")
+	}
 	if err := parse(fs, args); err != nil || helpRequested(args) {
 		return err
 	}
 	set := map[string]string{}
 	if *addr != "" {
-		set["addr"] = *addr
+		if mode == ModeWorker {
+			set["worker.addr"] = *addr
+		} else {
+			set["addr"] = *addr
+		}
 	}
-	if *data != "" {
+	if data != nil && *data != "" {
 		set["data_dir"] = *data
+	}
+	if instance != nil && *instance != "" {
+		set["instance"] = *instance
 	}
 	cfg, err := loadConfig(*cfgFile, set, getenv)
 	if err != nil {
@@ -78,7 +99,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	if err != nil {
 		return err
 	}
-	m := &Main{Config: cfg, Log: log}
+	m := &Main{Config: cfg, Log: log, Mode: mode}
 	if err := m.Open(ctx); err != nil {
 		m.Close(context.Background())
 		return err
@@ -87,18 +108,19 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		m.Close(context.Background())
 		return err
 	}
-	tok, err := m.MintDevToken(30 * 24 * time.Hour)
-	if err != nil {
-		m.Close(context.Background())
-		return fmt.Errorf("mint dev token: %w", err)
-	}
-	tokenPath := filepath.Join(cfg.DataDir, devTokenFile)
-	if err := os.WriteFile(tokenPath, []byte(tok+"\n"), 0o600); err != nil {
-		m.Close(context.Background())
-		return fmt.Errorf("write dev token: %w", err)
-	}
-	log.Info("cns dev listening", zap.String("addr", m.Addr()), zap.String("data_dir", cfg.DataDir), zap.String("project", cfg.Auth.DevProject))
-	fmt.Fprintf(stdout, `
+	log.Info("cns listening", zap.String("mode", string(mode)), zap.String("addr", m.Addr()), zap.String("instance", m.instance))
+	if mode == ModeDev {
+		tok, err := m.MintDevToken(30 * 24 * time.Hour)
+		if err != nil {
+			m.Close(context.Background())
+			return fmt.Errorf("mint dev token: %w", err)
+		}
+		tokenPath := filepath.Join(cfg.DataDir, devTokenFile)
+		if err := os.WriteFile(tokenPath, []byte(tok+"\n"), 0o600); err != nil {
+			m.Close(context.Background())
+			return fmt.Errorf("write dev token: %w", err)
+		}
+		fmt.Fprintf(stdout, `
 CNS dev is running at %[1]s  (project %[3]q)
 An admin token (30 days) is in %[2]s. Try:
 
@@ -108,6 +130,7 @@ An admin token (30 days) is in %[2]s. Try:
 
 Press Ctrl-C to stop.
 `, m.URL(), tokenPath, cfg.Auth.DevProject)
+	}
 
 	select {
 	case <-ctx.Done():

@@ -39,6 +39,10 @@ const usage = `cns — Chiral Narrative Synthesis service
 
 Usage:
   cns dev [--addr HOST:PORT] [--data DIR] [--config FILE]   run API, dashboard and workers in one process
+  cns serve [--addr HOST:PORT] [--instance NAME] [--config FILE]
+                                                            run the API and dashboard against Redis (CNS_REDIS_URL)
+  cns worker [--addr HOST:PORT] [--instance NAME] [--config FILE]
+                                                            run command consumers against Redis; serves health and metrics
   cns token --project P [--perm sno:read,...] [--ttl 24h]   mint a bearer token from the project secret
   cns config check [--config FILE]                          validate and print the effective configuration
   cns version                                               print the version
@@ -54,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch args[0] {
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr, getenv)
+	case "serve":
+		return runProcess(ctx, ModeServe, args[1:], stdout, stderr, getenv)
+	case "worker":
+		return runProcess(ctx, ModeWorker, args[1:], stdout, stderr, getenv)
 	case "token":
 		return runToken(args[1:], stdout, stderr, getenv)
 	case "config":
