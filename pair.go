@@ -16,10 +16,13 @@ type Pair struct {
 	Potential    float64 // √(C·E)·(1 + 0.2·(1 − |C − E|)): the ranking of pairs
 	// Contradiction is the NLI contradiction probability between the two hypotheses (the larger of the
 	// two directions): the input of C's NLI term, kept so C is explainable.
-	Contradiction     float64
-	SharedEvidenceIDs []string // sorted
-	ConflictPoints    []ConflictPoint
-	UpdatedAt         time.Time
+	Contradiction float64
+	// EvidenceEngagement is ε: how much the shared evidence bears on both hypotheses (1 when it has no
+	// readable content); it discounts C's NLI term.
+	EvidenceEngagement float64
+	SharedEvidenceIDs  []string // sorted
+	ConflictPoints     []ConflictPoint
+	UpdatedAt          time.Time
 }
 
 // ConflictPoint is a pair of claims, one of each SNO, that the NLI calls contradictory.

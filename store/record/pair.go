@@ -26,6 +26,7 @@ type pairRecord struct {
 	Entanglement   float64               `json:"entanglement"`
 	Potential      float64               `json:"potential"`
 	Contradiction  float64               `json:"contradiction"`
+	Engagement     float64               `json:"engagement"`
 	SharedEvidence []string              `json:"shared_evidence,omitempty"`
 	ConflictPoints []conflictPointRecord `json:"conflict_points,omitempty"`
 	UpdatedAt      time.Time             `json:"updated_at,omitzero"`
@@ -44,7 +45,7 @@ func EncodePair(p *cns.Pair) ([]byte, error) {
 	r := pairRecord{
 		Schema: recordSchema, Project: p.Project, A: p.A, B: p.B,
 		Chirality: p.Chirality, Entanglement: p.Entanglement, Potential: p.Potential, Contradiction: p.Contradiction,
-		SharedEvidence: p.SharedEvidenceIDs, UpdatedAt: p.UpdatedAt,
+		Engagement: p.EvidenceEngagement, SharedEvidence: p.SharedEvidenceIDs, UpdatedAt: p.UpdatedAt,
 	}
 	for _, c := range p.ConflictPoints {
 		r.ConflictPoints = append(r.ConflictPoints, conflictPointRecord{ClaimA: c.ClaimA, ClaimB: c.ClaimB,
@@ -65,7 +66,7 @@ func DecodePair(b []byte) (*cns.Pair, error) {
 	p := &cns.Pair{
 		Project: r.Project, A: r.A, B: r.B,
 		Chirality: r.Chirality, Entanglement: r.Entanglement, Potential: r.Potential, Contradiction: r.Contradiction,
-		SharedEvidenceIDs: r.SharedEvidence, UpdatedAt: r.UpdatedAt,
+		EvidenceEngagement: r.Engagement, SharedEvidenceIDs: r.SharedEvidence, UpdatedAt: r.UpdatedAt,
 	}
 	for _, c := range r.ConflictPoints {
 		p.ConflictPoints = append(p.ConflictPoints, cns.ConflictPoint{ClaimA: c.ClaimA, ClaimB: c.ClaimB,

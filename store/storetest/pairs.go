@@ -171,7 +171,7 @@ func testGetSNOs(t *testing.T, s PairStore) {
 func fullPair(project, a, b string, potential float64) *cns.Pair {
 	return &cns.Pair{
 		Project: project, A: a, B: b,
-		Chirality: 0.61, Entanglement: 1.0 / 3, Potential: potential, Contradiction: 0.875,
+		Chirality: 0.61, Entanglement: 1.0 / 3, Potential: potential, Contradiction: 0.875, EvidenceEngagement: 0.4375,
 		SharedEvidenceIDs: []string{"doi:10.1/x", "url:https://example.org/y"},
 		ConflictPoints: []cns.ConflictPoint{
 			{ClaimA: "root", ClaimB: "c2", TextA: "Coffee lowers risk.", TextB: "Coffee does not lower risk.", Contradiction: 0.9},
