@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"google.golang.org/protobuf/proto"
 )
@@ -42,6 +43,8 @@ func NewMessage(ctx context.Context, m proto.Message) (*message.Message, error) 
 	}
 	msg := message.NewMessage(watermill.NewULID(), b)
 	msg.SetContext(ctx)
+	// Carried through every handler (middleware.CorrelationID) so logs of one request can be joined.
+	middleware.SetCorrelationID(msg.UUID, msg)
 	return msg, nil
 }
 

@@ -63,7 +63,8 @@ func (w *Worker) Register(r *message.Router, subs ...message.Subscriber) {
 	limit := pubsub.Limit(w.cfg.Concurrency)
 	for i, sub := range subs {
 		h := r.AddConsumerHandler(fmt.Sprintf("process_job_%d", i), pubsub.TopicJobs, sub, w.handle)
-		h.AddMiddleware(limit, middleware.Recoverer)
+		// Recoverer innermost: a panic becomes an error, which counts as a failed attempt.
+		h.AddMiddleware(middleware.CorrelationID, limit, middleware.Recoverer)
 	}
 }
 
