@@ -45,6 +45,9 @@ Usage:
                                                             run command consumers against Redis; serves health and metrics
   cns token --project P [--perm sno:read,...] [--ttl 24h]   mint a bearer token from the project secret
   cns config check [--config FILE]                          validate and print the effective configuration
+  cns eval [--data DIR] [--json]                            measure the NLP backend on the evaluation datasets
+  cns train nli [--data DIR] [--exclude sick]               train the NLI classifier (TRAIN splits only)
+  cns reindex [--data DIR] [--config FILE]                  re-embed every stored SNO with the configured embedder
   cns version                                               print the version
 
 Run "cns COMMAND --help" for a command's flags. Configuration: configs/README.md.
@@ -69,6 +72,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return usageError{"usage: cns config check [--config FILE]"}
 		}
 		return runConfigCheck(args[2:], stdout, stderr, getenv)
+	case "eval":
+		return runEval(ctx, args[1:], stdout, stderr, getenv)
+	case "train":
+		return runTrain(ctx, args[1:], stdout, stderr, getenv)
+	case "reindex":
+		return runReindex(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "cns", version)
 		return nil

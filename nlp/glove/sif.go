@@ -233,3 +233,6 @@ func norm(v []float32) float32 {
 	}
 	return float32(math.Sqrt(s))
 }
+
+// Finish turns a sum from Accumulate into the unit embedding (common component removed). It modifies v.
+func (s *SIF) Finish(v []float32) []float32 { return s.finish(v) }
