@@ -1,0 +1,124 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/internal/redistest"
+	"github.com/cns-dev/cns/store/redis"
+)
+
+// realisticSNO is about what ingesting a 2 KB abstract produces: 10 claims, 10 edges, 4 evidence items,
+// a 256-dimension embedding and three critic breakdowns.
+func realisticSNO(project, id, jobID string, r *rand.Rand) *cns.SNO {
+	now := time.Now().UTC()
+	g := cns.NewGraph("Supervised exercise programmes improve sleep duration in adults with low baseline activity.")
+	for i := 1; i <= 10; i++ {
+		g.Claims = append(g.Claims, cns.Claim{ID: "c" + strconv.Itoa(i), Text: strings.Repeat("participants slept longer and reported less fatigue ", 2)})
+		g.Edges = append(g.Edges, cns.Edge{From: "c" + strconv.Itoa(i), To: cns.RootClaimID, Relation: cns.RelationSupports, Strength: 0.5})
+	}
+	var ev []cns.Evidence
+	for i := range 4 {
+		ev = append(ev, cns.Evidence{ID: fmt.Sprintf("doi:10.1000/x.%d.%d", r.IntN(1000), i), SourceID: "10.1000/x", Confidence: 0.8,
+			Content: strings.Repeat("We enrolled adults in a randomized controlled trial of the intervention. ", 4), SupportsClaimIDs: []string{"c1", "c2"}})
+	}
+	emb := make([]float32, 256)
+	for i := range emb {
+		emb[i] = r.Float32()
+	}
+	critics := []cns.CriticScore{}
+	for _, n := range []string{"grounding", "logic", "novelty"} {
+		critics = append(critics, cns.CriticScore{Name: n, Score: r.Float64(), Confidence: 1, Weight: 0.3,
+			Explanation: "3 of 3 claims entailed by evidence; weakest: claim root (0.92)", SubScores: map[string]float64{"a": 1, "b": 2, "c": 3}})
+	}
+	return &cns.SNO{ID: id, Project: project, Hypothesis: g.Claims[0].Text, Embedding: emb, Graph: g, Evidence: ev, Trust: r.Float64(),
+		Critics: critics, Status: cns.StatusActive, SchemaVersion: 1, JobID: jobID, CreatedAt: now, UpdatedAt: now,
+		Lineage: cns.Lineage{Strategy: "ingest", Generator: "ingest/builtin@1"}}
+}
+
+// BenchmarkMemoryPer100kSNOs stores 100,000 SNOs (each with its job) and reports Redis memory per SNO
+// and for 100k.
+func BenchmarkMemoryPer100kSNOs(b *testing.B) {
+	srv := redistest.Start(b)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), PoolSize: 32})
+	defer rdb.Close()
+	s := redis.New(rdb, "")
+	ctx := context.Background()
+	const n = 100_000
+	before := usedMemory(b, rdb)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for i := w; i < n; i += 16 {
+				id := strconv.Itoa(i)
+				now := time.Now().UTC()
+				job := &cns.Job{ID: "job_" + id, Project: "p", Kind: cns.JobIngestDocument, State: cns.JobQueued, CreatedAt: now, UpdatedAt: now,
+					Document: &cns.DocumentInput{Text: strings.Repeat("x", 2000)}}
+				if _, _, err := s.CreateJob(ctx, job); err != nil {
+					b.Error(err)
+					return
+				}
+				job.State, job.SNOID = cns.JobSucceeded, "sno_"+id
+				if err := s.CompleteJob(ctx, job, realisticSNO("p", "sno_"+id, job.ID, r)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	after := usedMemory(b, rdb)
+	b.ReportMetric(float64(after-before)/n, "bytes/sno+job")
+	b.ReportMetric(float64(after-before)/(1<<20), "MiB/100k")
+	b.ReportMetric(float64(n)/el.Seconds(), "writes/s")
+
+	// GetSNO latency against this population.
+	lat := make([]time.Duration, 0, 20000)
+	for i := range 20000 {
+		t0 := time.Now()
+		if _, err := s.GetSNO(ctx, "p", "sno_"+strconv.Itoa((i*7919)%n)); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	p := percentiles(lat)
+	b.ReportMetric(float64(p[0].Microseconds()), "get-p50-µs")
+	b.ReportMetric(float64(p[1].Microseconds()), "get-p99-µs")
+}
+
+func usedMemory(b *testing.B, rdb *goredis.Client) int64 {
+	info, err := rdb.Info(context.Background(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	b.Fatal("no used_memory in INFO")
+	return 0
+}
+
+func percentiles(d []time.Duration) [2]time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return [2]time.Duration{s[len(s)/2], s[len(s)*99/100]}
+}
