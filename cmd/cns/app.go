@@ -59,6 +59,7 @@ type Main struct {
 	NoWorkers bool
 
 	store      cns.Store
+	nlpInUse   string                // embedder and NLI actually in use, and why when it is the fallback
 	rdb        redis.UniversalClient // serve and worker: queue depth, registry
 	bus        pubsub.Bus            // dev only
 	pub        message.Publisher
@@ -189,10 +190,11 @@ func (m *Main) Open(ctx context.Context) error {
 		m.registry = registry.New(rdb, c.Redis.Heartbeat, m.Log.Named("registry"))
 	}
 
-	emb, nli, err := newNLP(c)
+	emb, nli, nlpInUse, err := newNLP(c, m.Log)
 	if err != nil {
 		return fmt.Errorf("nlp backend: %w", err)
 	}
+	m.nlpInUse = nlpInUse
 	newIndex, err := newIndexFactory(c)
 	if err != nil {
 		return fmt.Errorf("vector backend: %w", err)
@@ -213,6 +215,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.engine, err = engine.New(ecfg, m.store, emb, nli)
 	if err != nil {
+		return err
+	}
+	if err := m.engine.CheckEmbeddings(ctx); err != nil {
 		return err
 	}
 
@@ -306,7 +311,7 @@ func (m *Main) mountAPI(mux *http.ServeMux) {
 		Store: m.store, Dispatcher: m.dispatcher, Engine: m.engine, Verifier: verifier, Log: m.Log.Named("api"),
 		Limits: limits(c), MaxRequestBytes: c.Server.MaxRequestBytes, WatchInterval: c.Server.WatchInterval,
 		Queues: m.queues, Processes: m.processes, Config: m.configEntries,
-		Profile: c.Profile, Version: version, NLPName: c.NLP.Backend,
+		Profile: c.Profile, Version: version, NLPName: m.nlpInUse,
 	}
 	if m.rdb != nil {
 		d.Backlog = m.backlog
@@ -593,6 +598,8 @@ func (m *Main) configEntries() []server.ConfigEntry {
 	for _, e := range m.Config.Entries() {
 		out = append(out, server.ConfigEntry{Key: e.Key, Value: e.Value, Source: e.Source, Secret: e.Secret})
 	}
+	// Not a key: what nlp.backend resolved to, so a fallback to the hashed embedder is visible here too.
+	out = append(out, server.ConfigEntry{Key: "nlp.in_use", Value: m.nlpInUse, Source: "runtime"})
 	return out
 }
 

@@ -3,19 +3,22 @@ package main
 import (
 	"fmt"
 
+	"go.uber.org/zap"
+
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/configs"
-	"github.com/cns-dev/cns/nlp"
 )
 
-// newNLP builds the configured embedder and NLI. Backends are chosen here, in the composition root, so
-// the nlp package does not import every model backend.
-func newNLP(c *configs.Config) (cns.Embedder, cns.NLI, error) {
+// newNLP builds the configured embedder and NLI and says what is in use. Backends are chosen here, in the
+// composition root, so the nlp package does not import every model backend. "builtin" uses GloVe-SIF,
+// WordNet and the trained NLI when the assets are in nlp.models_dir and otherwise falls back to the
+// hashed n-gram embedder and lexical NLI with a warning; "glove" requires the assets.
+func newNLP(c *configs.Config, log *zap.Logger) (cns.Embedder, cns.NLI, string, error) {
 	switch c.NLP.Backend {
-	case "builtin":
-		return nlp.New(nlp.BackendBuiltin, c.NLP.Dim)
+	case "builtin", "glove":
+		return openBuiltinNLP(c, c.NLP.Backend == "glove", log)
 	}
-	return nil, nil, fmt.Errorf("nlp.backend %q is not available in this build", c.NLP.Backend)
+	return nil, nil, "", fmt.Errorf("nlp.backend %q is not available in this build", c.NLP.Backend)
 }
 
 // newIndexFactory returns the constructor of per-project vector indexes (nil = exact pure Go).

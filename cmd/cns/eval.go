@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/cns-dev/cns/eval"
+	"github.com/cns-dev/cns/nlp"
+	"github.com/cns-dev/cns/nlp/glove"
 	"github.com/cns-dev/cns/nlp/nlimodel"
 )
 
@@ -36,6 +38,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
+	emb, err := glove.NewHybrid(res.SIF, nlp.NewHashedEmbedder(0), glove.DefaultLexicalWeight)
+	if err != nil {
+		return err
+	}
 	var m *nlimodel.Model
 	if *weights != "" {
 		b, err := os.ReadFile(*weights)
@@ -60,7 +66,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			tasks = append(tasks, t)
 		}
 	}
-	rep, err := eval.Run(ctx, eval.Options{Root: *data, Resources: res, NLI: nli, Only: tasks,
+	rep, err := eval.Run(ctx, eval.Options{Root: *data, Resources: res, NLI: nli, Embedder: emb, Only: tasks,
 		Log: func(f string, a ...any) { fmt.Fprintf(stderr, "eval: "+f+"\n", a...) }})
 	if err != nil {
 		return err

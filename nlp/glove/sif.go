@@ -236,3 +236,48 @@ func norm(v []float32) float32 {
 
 // Finish turns a sum from Accumulate into the unit embedding (common component removed). It modifies v.
 func (s *SIF) Finish(v []float32) []float32 { return s.finish(v) }
+
+// WithComponent returns a copy of the embedder that removes u (normalised) instead of the table-derived
+// common component; nil removes nothing. name replaces the embedder's name, since vectors change.
+func (s *SIF) WithComponent(u []float32, name string) *SIF {
+	c := *s
+	if u == nil {
+		c.pc = make([]float32, s.Dim())
+	} else {
+		c.pc = cns.Normalize(append([]float32(nil), u...))
+	}
+	c.name = name
+	return &c
+}
+
+// FirstComponent returns the first principal direction (uncentred, by power iteration) of the SIF sums
+// of texts: Arora et al.'s estimate of the common component from a corpus.
+func (s *SIF) FirstComponent(texts []string) []float32 {
+	d := s.Dim()
+	var rows [][]float32
+	for _, t := range texts {
+		toks := nlp.Tokens(t)
+		if len(toks) == 0 {
+			continue
+		}
+		v := make([]float32, d)
+		s.Accumulate(v, toks)
+		rows = append(rows, cns.Normalize(v))
+	}
+	u := make([]float32, d)
+	for i := range u {
+		u[i] = 1
+	}
+	cns.Normalize(u)
+	for it := 0; it < 100; it++ {
+		next := make([]float32, d)
+		for _, r := range rows {
+			p := dot(r, u)
+			for i, x := range r {
+				next[i] += p * x
+			}
+		}
+		u = cns.Normalize(next)
+	}
+	return u
+}

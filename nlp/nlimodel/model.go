@@ -35,11 +35,11 @@ type Provenance struct {
 
 // DataSet is one training source with its licence and the checksum of the file it was read from.
 type DataSet struct {
-	Name    string `json:"name"`
-	File    string `json:"file"`
-	SHA256  string `json:"sha256"`
-	License string `json:"license"`
-	Pairs   int    `json:"pairs"`
+	Name    string  `json:"name"`
+	File    string  `json:"file"`
+	SHA256  string  `json:"sha256"`
+	License string  `json:"license"`
+	Pairs   int     `json:"pairs"`
 	Weight  float64 `json:"weight"` // total example weight given to the set
 }
 
@@ -53,9 +53,10 @@ type TrainConfig struct {
 	Seed   uint64  `json:"seed"`
 }
 
-// DefaultTrainConfig is the configuration of the committed weights, chosen on SICK TRIAL and a held-out
-// part of the SciFact TRAIN split.
-var DefaultTrainConfig = TrainConfig{Hidden: 16, Epochs: 60, Batch: 32, LR: 0.003, L2: 1e-4, Seed: 1}
+// DefaultTrainConfig is the configuration of the committed weights: logistic regression. On a held-out
+// fifth of the SciFact TRAIN claims it separated SUPPORT from CONTRADICT better (AUROC 0.72) than MLPs
+// with 16 or 32 hidden units (0.64–0.68), which fit SICK's captions more closely (SICK test 0.84 vs 0.81).
+var DefaultTrainConfig = TrainConfig{Hidden: 0, Epochs: 60, Batch: 32, LR: 0.003, L2: 1e-4, Seed: 1}
 
 // Predict returns the probabilities (entail, neutral, contradict) of a feature vector.
 func (m *Model) Predict(x []float64) [3]float64 {
