@@ -52,6 +52,10 @@ type Config struct {
 	NLP       NLP       `koanf:"nlp"`
 	Vector    Vector    `koanf:"vector"`
 	Dashboard Dashboard `koanf:"dashboard"`
+	// The operational loop (loop.go).
+	Pairs      Pairs      `koanf:"pairs"`
+	Synthesis  Synthesis  `koanf:"synthesis"`
+	Population Population `koanf:"population"`
 }
 
 // Redis configures the broker and system of record of the distributed mode.
@@ -249,12 +253,36 @@ func Defaults() map[string]any {
 		"dashboard.session_ttl":      "8h",
 		"dashboard.session_key":      "",
 		"dashboard.history_size":     180,
+		// The operational loop (loop.go); pair thresholds calibrated on SciFact train (docs/pairs.md).
+		"pairs.min_chirality":               0.3,
+		"pairs.min_entanglement":            0.3,
+		"pairs.nli_weight":                  1.0,
+		"pairs.engagement_weight":           1.0,
+		"pairs.conflict_threshold":          0.5,
+		"pairs.max_candidates":              1000,
+		"synthesis.generator":               "builtin",
+		"synthesis.auto_per_sno":            1,
+		"synthesis.accept_trust":            0.75,
+		"synthesis.reject_trust":            0.45,
+		"synthesis.max_per_hour":            60,
+		"synthesis.cooldown":                "10m",
+		"synthesis.llm.base_url":            "",
+		"synthesis.llm.model":               "",
+		"synthesis.llm.api_key":             "",
+		"synthesis.llm.timeout":             "60s",
+		"synthesis.llm.max_attempts":        3,
+		"synthesis.llm.max_tokens":          1024,
+		"synthesis.llm.temperature":         0.2,
+		"synthesis.llm.max_tokens_per_hour": 200000,
+		"population.max_active":             10000,
+		"population.protect_recent":         "1h",
 	}
 }
 
 // secretKey reports whether a key holds a secret (redacted everywhere it is shown).
 func secretKey(k string) bool {
-	return strings.HasSuffix(k, ".secret") || k == "dashboard.session_key" || strings.HasSuffix(k, ".password_hash")
+	return strings.HasSuffix(k, ".secret") || k == "dashboard.session_key" || strings.HasSuffix(k, ".password_hash") ||
+		k == "synthesis.llm.api_key"
 }
 
 // Loaded is a loaded configuration with the source of every value.
@@ -552,6 +580,7 @@ func (c *Config) problems() []string {
 		add("vector.hnsw_ef_search: must be positive")
 	}
 	p = append(p, c.Dashboard.problems()...)
+	p = append(p, c.loopProblems()...)
 	sort.Strings(p)
 	return p
 }

@@ -39,6 +39,7 @@ type Engine struct {
 
 	mu    sync.RWMutex
 	trust map[string]map[string]float64 // project → SNO id → trust, for the SNOs in the index
+	loop  *loop                         // pair discovery, synthesis, population (pairs.go); nil = off
 }
 
 // New returns an engine over the given store and NLP backends.
@@ -81,6 +82,8 @@ func (e *Engine) Build(ctx context.Context, job *cns.Job) (*cns.SNO, error) {
 	case job.Kind == cns.JobSubmitNarrative && job.Narrative != nil:
 		res, err = ingest.Narrative(*job.Narrative, e.cfg.Limits)
 		md, strat = job.Narrative.Metadata, "submit"
+	case job.Kind == cns.JobSynthesizePair && job.Synthesis != nil:
+		return e.synthesize(ctx, job) // synthesis.go
 	default:
 		return nil, cns.Errorf(cns.EINVALID, "job %s has no input of kind %s", job.ID, job.Kind)
 	}
@@ -142,6 +145,7 @@ func (e *Engine) Observe(sno *cns.SNO) {
 	idx := e.index.For(sno.Project)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.observeLoop(sno) // pairs.go
 	if sno.Status == cns.StatusActive && len(sno.Embedding) == idx.Dim() {
 		if err := idx.Add(sno.ID, sno.Embedding); err == nil {
 			if e.trust[sno.Project] == nil {

@@ -77,6 +77,9 @@ type Deps struct {
 	// ResourceExhausted so Redis does not grow without bound while workers are behind or gone.
 	Backlog    func(ctx context.Context) (int64, error)
 	MaxBacklog int64
+	// Pairs and Syntheses serve the pair, synthesis and review RPCs (pairs.go); nil: not enabled.
+	Pairs     Pairs
+	Syntheses SynthesisQueue
 	Profile    string
 	Version    string
 	NLPName    string

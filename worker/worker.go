@@ -49,6 +49,8 @@ type Worker struct {
 	now    func() time.Time
 	// OnJobEnd, if set, is called after a job reaches a terminal state (metrics).
 	OnJobEnd func(job *cns.Job)
+	// AfterStore, if set, runs after a job's SNO is stored (the operational loop, see PairLoop).
+	AfterStore func(ctx context.Context, sno *cns.SNO)
 }
 
 // New returns a worker.
@@ -118,6 +120,9 @@ func (w *Worker) handle(msg *message.Message) error {
 				zap.Stringer("status", sno.Status), zap.Int("attempt", job.Attempts))
 			w.ended(job)
 			w.announce(ctx, sno)
+			if w.AfterStore != nil {
+				w.AfterStore(ctx, sno)
+			}
 			return nil
 		}
 		err = fmt.Errorf("store result: %w", err)

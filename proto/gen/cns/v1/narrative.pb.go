@@ -1123,7 +1123,7 @@ var File_cns_v1_narrative_proto protoreflect.FileDescriptor
 
 const file_cns_v1_narrative_proto_rawDesc = "" +
 	"\n" +
-	"\x16cns/v1/narrative.proto\x12\x06cns.v1\x1a\x12cns/v1/types.proto\"\xf2\x01\n" +
+	"\x16cns/v1/narrative.proto\x12\x06cns.v1\x1a\x12cns/v1/pairs.proto\x1a\x12cns/v1/types.proto\"\xf2\x01\n" +
 	"\x15IngestDocumentRequest\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12G\n" +
@@ -1199,7 +1199,7 @@ const file_cns_v1_narrative_proto_rawDesc = "" +
 	"\x11ArchiveSNORequest\x12\x15\n" +
 	"\x06sno_id\x18\x01 \x01(\tR\x05snoId\"3\n" +
 	"\x12ArchiveSNOResponse\x12\x1d\n" +
-	"\x03sno\x18\x01 \x01(\v2\v.cns.v1.SnoR\x03sno2\xd3\x05\n" +
+	"\x03sno\x18\x01 \x01(\v2\v.cns.v1.SnoR\x03sno2\xdf\b\n" +
 	"\x10NarrativeService\x12O\n" +
 	"\x0eIngestDocument\x12\x1d.cns.v1.IngestDocumentRequest\x1a\x1e.cns.v1.IngestDocumentResponse\x12R\n" +
 	"\x0fSubmitNarrative\x12\x1e.cns.v1.SubmitNarrativeRequest\x1a\x1f.cns.v1.SubmitNarrativeResponse\x12<\n" +
@@ -1212,7 +1212,12 @@ const file_cns_v1_narrative_proto_rawDesc = "" +
 	"SearchSNOs\x12\x19.cns.v1.SearchSNOsRequest\x1a\x1a.cns.v1.SearchSNOsResponse\"\x03\x90\x02\x01\x12F\n" +
 	"\vEvaluateSNO\x12\x1a.cns.v1.EvaluateSNORequest\x1a\x1b.cns.v1.EvaluateSNOResponse\x12C\n" +
 	"\n" +
-	"ArchiveSNO\x12\x19.cns.v1.ArchiveSNORequest\x1a\x1a.cns.v1.ArchiveSNOResponseB/Z-github.com/cns-dev/cns/proto/gen/cns/v1;cnsv1b\x06proto3"
+	"ArchiveSNO\x12\x19.cns.v1.ArchiveSNORequest\x1a\x1a.cns.v1.ArchiveSNOResponse\x12W\n" +
+	"\x0fFindChiralPairs\x12\x1e.cns.v1.FindChiralPairsRequest\x1a\x1f.cns.v1.FindChiralPairsResponse\"\x03\x90\x02\x01\x12E\n" +
+	"\tListPairs\x12\x18.cns.v1.ListPairsRequest\x1a\x19.cns.v1.ListPairsResponse\"\x03\x90\x02\x01\x12O\n" +
+	"\x0eSynthesizePair\x12\x1d.cns.v1.SynthesizePairRequest\x1a\x1e.cns.v1.SynthesizePairResponse\x12W\n" +
+	"\x0fListReviewQueue\x12\x1e.cns.v1.ListReviewQueueRequest\x1a\x1f.cns.v1.ListReviewQueueResponse\"\x03\x90\x02\x01\x12@\n" +
+	"\tReviewSNO\x12\x18.cns.v1.ReviewSNORequest\x1a\x19.cns.v1.ReviewSNOResponseB/Z-github.com/cns-dev/cns/proto/gen/cns/v1;cnsv1b\x06proto3"
 
 var (
 	file_cns_v1_narrative_proto_rawDescOnce sync.Once
@@ -1258,6 +1263,16 @@ var file_cns_v1_narrative_proto_goTypes = []any{
 	(JobState)(0),                   // 27: cns.v1.JobState
 	(*Sno)(nil),                     // 28: cns.v1.Sno
 	(SnoStatus)(0),                  // 29: cns.v1.SnoStatus
+	(*FindChiralPairsRequest)(nil),  // 30: cns.v1.FindChiralPairsRequest
+	(*ListPairsRequest)(nil),        // 31: cns.v1.ListPairsRequest
+	(*SynthesizePairRequest)(nil),   // 32: cns.v1.SynthesizePairRequest
+	(*ListReviewQueueRequest)(nil),  // 33: cns.v1.ListReviewQueueRequest
+	(*ReviewSNORequest)(nil),        // 34: cns.v1.ReviewSNORequest
+	(*FindChiralPairsResponse)(nil), // 35: cns.v1.FindChiralPairsResponse
+	(*ListPairsResponse)(nil),       // 36: cns.v1.ListPairsResponse
+	(*SynthesizePairResponse)(nil),  // 37: cns.v1.SynthesizePairResponse
+	(*ListReviewQueueResponse)(nil), // 38: cns.v1.ListReviewQueueResponse
+	(*ReviewSNOResponse)(nil),       // 39: cns.v1.ReviewSNOResponse
 }
 var file_cns_v1_narrative_proto_depIdxs = []int32{
 	21, // 0: cns.v1.IngestDocumentRequest.metadata:type_name -> cns.v1.IngestDocumentRequest.MetadataEntry
@@ -1286,18 +1301,28 @@ var file_cns_v1_narrative_proto_depIdxs = []int32{
 	14, // 23: cns.v1.NarrativeService.SearchSNOs:input_type -> cns.v1.SearchSNOsRequest
 	17, // 24: cns.v1.NarrativeService.EvaluateSNO:input_type -> cns.v1.EvaluateSNORequest
 	19, // 25: cns.v1.NarrativeService.ArchiveSNO:input_type -> cns.v1.ArchiveSNORequest
-	1,  // 26: cns.v1.NarrativeService.IngestDocument:output_type -> cns.v1.IngestDocumentResponse
-	3,  // 27: cns.v1.NarrativeService.SubmitNarrative:output_type -> cns.v1.SubmitNarrativeResponse
-	5,  // 28: cns.v1.NarrativeService.GetJob:output_type -> cns.v1.GetJobResponse
-	7,  // 29: cns.v1.NarrativeService.WatchJob:output_type -> cns.v1.WatchJobResponse
-	9,  // 30: cns.v1.NarrativeService.ListJobs:output_type -> cns.v1.ListJobsResponse
-	11, // 31: cns.v1.NarrativeService.GetSNO:output_type -> cns.v1.GetSNOResponse
-	13, // 32: cns.v1.NarrativeService.ListSNOs:output_type -> cns.v1.ListSNOsResponse
-	16, // 33: cns.v1.NarrativeService.SearchSNOs:output_type -> cns.v1.SearchSNOsResponse
-	18, // 34: cns.v1.NarrativeService.EvaluateSNO:output_type -> cns.v1.EvaluateSNOResponse
-	20, // 35: cns.v1.NarrativeService.ArchiveSNO:output_type -> cns.v1.ArchiveSNOResponse
-	26, // [26:36] is the sub-list for method output_type
-	16, // [16:26] is the sub-list for method input_type
+	30, // 26: cns.v1.NarrativeService.FindChiralPairs:input_type -> cns.v1.FindChiralPairsRequest
+	31, // 27: cns.v1.NarrativeService.ListPairs:input_type -> cns.v1.ListPairsRequest
+	32, // 28: cns.v1.NarrativeService.SynthesizePair:input_type -> cns.v1.SynthesizePairRequest
+	33, // 29: cns.v1.NarrativeService.ListReviewQueue:input_type -> cns.v1.ListReviewQueueRequest
+	34, // 30: cns.v1.NarrativeService.ReviewSNO:input_type -> cns.v1.ReviewSNORequest
+	1,  // 31: cns.v1.NarrativeService.IngestDocument:output_type -> cns.v1.IngestDocumentResponse
+	3,  // 32: cns.v1.NarrativeService.SubmitNarrative:output_type -> cns.v1.SubmitNarrativeResponse
+	5,  // 33: cns.v1.NarrativeService.GetJob:output_type -> cns.v1.GetJobResponse
+	7,  // 34: cns.v1.NarrativeService.WatchJob:output_type -> cns.v1.WatchJobResponse
+	9,  // 35: cns.v1.NarrativeService.ListJobs:output_type -> cns.v1.ListJobsResponse
+	11, // 36: cns.v1.NarrativeService.GetSNO:output_type -> cns.v1.GetSNOResponse
+	13, // 37: cns.v1.NarrativeService.ListSNOs:output_type -> cns.v1.ListSNOsResponse
+	16, // 38: cns.v1.NarrativeService.SearchSNOs:output_type -> cns.v1.SearchSNOsResponse
+	18, // 39: cns.v1.NarrativeService.EvaluateSNO:output_type -> cns.v1.EvaluateSNOResponse
+	20, // 40: cns.v1.NarrativeService.ArchiveSNO:output_type -> cns.v1.ArchiveSNOResponse
+	35, // 41: cns.v1.NarrativeService.FindChiralPairs:output_type -> cns.v1.FindChiralPairsResponse
+	36, // 42: cns.v1.NarrativeService.ListPairs:output_type -> cns.v1.ListPairsResponse
+	37, // 43: cns.v1.NarrativeService.SynthesizePair:output_type -> cns.v1.SynthesizePairResponse
+	38, // 44: cns.v1.NarrativeService.ListReviewQueue:output_type -> cns.v1.ListReviewQueueResponse
+	39, // 45: cns.v1.NarrativeService.ReviewSNO:output_type -> cns.v1.ReviewSNOResponse
+	31, // [31:46] is the sub-list for method output_type
+	16, // [16:31] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name
@@ -1308,6 +1333,7 @@ func file_cns_v1_narrative_proto_init() {
 	if File_cns_v1_narrative_proto != nil {
 		return
 	}
+	file_cns_v1_pairs_proto_init()
 	file_cns_v1_types_proto_init()
 	file_cns_v1_narrative_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}

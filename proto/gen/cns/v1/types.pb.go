@@ -207,6 +207,7 @@ const (
 	JobKind_JOB_KIND_UNSPECIFIED      JobKind = 0
 	JobKind_JOB_KIND_INGEST_DOCUMENT  JobKind = 1
 	JobKind_JOB_KIND_SUBMIT_NARRATIVE JobKind = 2
+	JobKind_JOB_KIND_SYNTHESIZE_PAIR  JobKind = 3
 )
 
 // Enum value maps for JobKind.
@@ -215,11 +216,13 @@ var (
 		0: "JOB_KIND_UNSPECIFIED",
 		1: "JOB_KIND_INGEST_DOCUMENT",
 		2: "JOB_KIND_SUBMIT_NARRATIVE",
+		3: "JOB_KIND_SYNTHESIZE_PAIR",
 	}
 	JobKind_value = map[string]int32{
 		"JOB_KIND_UNSPECIFIED":      0,
 		"JOB_KIND_INGEST_DOCUMENT":  1,
 		"JOB_KIND_SUBMIT_NARRATIVE": 2,
+		"JOB_KIND_SYNTHESIZE_PAIR":  3,
 	}
 )
 
@@ -1023,11 +1026,12 @@ const file_cns_v1_types_proto_rawDesc = "" +
 	"\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n" +
 	"\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n" +
 	"\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
-	"\x10JOB_STATE_FAILED\x10\x04*`\n" +
+	"\x10JOB_STATE_FAILED\x10\x04*~\n" +
 	"\aJobKind\x12\x18\n" +
 	"\x14JOB_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18JOB_KIND_INGEST_DOCUMENT\x10\x01\x12\x1d\n" +
-	"\x19JOB_KIND_SUBMIT_NARRATIVE\x10\x02B/Z-github.com/cns-dev/cns/proto/gen/cns/v1;cnsv1b\x06proto3"
+	"\x19JOB_KIND_SUBMIT_NARRATIVE\x10\x02\x12\x1c\n" +
+	"\x18JOB_KIND_SYNTHESIZE_PAIR\x10\x03B/Z-github.com/cns-dev/cns/proto/gen/cns/v1;cnsv1b\x06proto3"
 
 var (
 	file_cns_v1_types_proto_rawDescOnce sync.Once

@@ -61,6 +61,21 @@ const (
 	// NarrativeServiceArchiveSNOProcedure is the fully-qualified name of the NarrativeService's
 	// ArchiveSNO RPC.
 	NarrativeServiceArchiveSNOProcedure = "/cns.v1.NarrativeService/ArchiveSNO"
+	// NarrativeServiceFindChiralPairsProcedure is the fully-qualified name of the NarrativeService's
+	// FindChiralPairs RPC.
+	NarrativeServiceFindChiralPairsProcedure = "/cns.v1.NarrativeService/FindChiralPairs"
+	// NarrativeServiceListPairsProcedure is the fully-qualified name of the NarrativeService's
+	// ListPairs RPC.
+	NarrativeServiceListPairsProcedure = "/cns.v1.NarrativeService/ListPairs"
+	// NarrativeServiceSynthesizePairProcedure is the fully-qualified name of the NarrativeService's
+	// SynthesizePair RPC.
+	NarrativeServiceSynthesizePairProcedure = "/cns.v1.NarrativeService/SynthesizePair"
+	// NarrativeServiceListReviewQueueProcedure is the fully-qualified name of the NarrativeService's
+	// ListReviewQueue RPC.
+	NarrativeServiceListReviewQueueProcedure = "/cns.v1.NarrativeService/ListReviewQueue"
+	// NarrativeServiceReviewSNOProcedure is the fully-qualified name of the NarrativeService's
+	// ReviewSNO RPC.
+	NarrativeServiceReviewSNOProcedure = "/cns.v1.NarrativeService/ReviewSNO"
 )
 
 // NarrativeServiceClient is a client for the cns.v1.NarrativeService service.
@@ -88,6 +103,19 @@ type NarrativeServiceClient interface {
 	// ArchiveSNO moves an SNO out of pair search and the novelty reference set; it stays readable.
 	// Archiving an archived SNO is a no-op. Needs sno:write.
 	ArchiveSNO(context.Context, *connect.Request[v1.ArchiveSNORequest]) (*connect.Response[v1.ArchiveSNOResponse], error)
+	// FindChiralPairs finds pairs of ACTIVE SNOs that disagree while sharing evidence: for one SNO (exact,
+	// from the evidence index) or for the population (the pairs discovered so far). Needs sno:read.
+	FindChiralPairs(context.Context, *connect.Request[v1.FindChiralPairsRequest]) (*connect.Response[v1.FindChiralPairsResponse], error)
+	// ListPairs lists the pairs stored at discovery, best first. Needs sno:read.
+	ListPairs(context.Context, *connect.Request[v1.ListPairsRequest]) (*connect.Response[v1.ListPairsResponse], error)
+	// SynthesizePair queues the synthesis of two SNOs and returns the job; the synthesized SNO's lineage
+	// names both. A pair is synthesized at most once per generator version: asking again returns the first
+	// job. A spent budget is ResourceExhausted. Needs sno:write.
+	SynthesizePair(context.Context, *connect.Request[v1.SynthesizePairRequest]) (*connect.Response[v1.SynthesizePairResponse], error)
+	// ListReviewQueue lists the SNOs waiting for a human decision, highest trust first. Needs sno:read.
+	ListReviewQueue(context.Context, *connect.Request[v1.ListReviewQueueRequest]) (*connect.Response[v1.ListReviewQueueResponse], error)
+	// ReviewSNO approves (ACTIVE) or rejects (REJECTED) an SNO in the review queue. Needs sno:write.
+	ReviewSNO(context.Context, *connect.Request[v1.ReviewSNORequest]) (*connect.Response[v1.ReviewSNOResponse], error)
 }
 
 // NewNarrativeServiceClient constructs a client for the cns.v1.NarrativeService service. By
@@ -166,6 +194,39 @@ func NewNarrativeServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithSchema(narrativeServiceMethods.ByName("ArchiveSNO")),
 			connect.WithClientOptions(opts...),
 		),
+		findChiralPairs: connect.NewClient[v1.FindChiralPairsRequest, v1.FindChiralPairsResponse](
+			httpClient,
+			baseURL+NarrativeServiceFindChiralPairsProcedure,
+			connect.WithSchema(narrativeServiceMethods.ByName("FindChiralPairs")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		listPairs: connect.NewClient[v1.ListPairsRequest, v1.ListPairsResponse](
+			httpClient,
+			baseURL+NarrativeServiceListPairsProcedure,
+			connect.WithSchema(narrativeServiceMethods.ByName("ListPairs")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		synthesizePair: connect.NewClient[v1.SynthesizePairRequest, v1.SynthesizePairResponse](
+			httpClient,
+			baseURL+NarrativeServiceSynthesizePairProcedure,
+			connect.WithSchema(narrativeServiceMethods.ByName("SynthesizePair")),
+			connect.WithClientOptions(opts...),
+		),
+		listReviewQueue: connect.NewClient[v1.ListReviewQueueRequest, v1.ListReviewQueueResponse](
+			httpClient,
+			baseURL+NarrativeServiceListReviewQueueProcedure,
+			connect.WithSchema(narrativeServiceMethods.ByName("ListReviewQueue")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		reviewSNO: connect.NewClient[v1.ReviewSNORequest, v1.ReviewSNOResponse](
+			httpClient,
+			baseURL+NarrativeServiceReviewSNOProcedure,
+			connect.WithSchema(narrativeServiceMethods.ByName("ReviewSNO")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -181,6 +242,11 @@ type narrativeServiceClient struct {
 	searchSNOs      *connect.Client[v1.SearchSNOsRequest, v1.SearchSNOsResponse]
 	evaluateSNO     *connect.Client[v1.EvaluateSNORequest, v1.EvaluateSNOResponse]
 	archiveSNO      *connect.Client[v1.ArchiveSNORequest, v1.ArchiveSNOResponse]
+	findChiralPairs *connect.Client[v1.FindChiralPairsRequest, v1.FindChiralPairsResponse]
+	listPairs       *connect.Client[v1.ListPairsRequest, v1.ListPairsResponse]
+	synthesizePair  *connect.Client[v1.SynthesizePairRequest, v1.SynthesizePairResponse]
+	listReviewQueue *connect.Client[v1.ListReviewQueueRequest, v1.ListReviewQueueResponse]
+	reviewSNO       *connect.Client[v1.ReviewSNORequest, v1.ReviewSNOResponse]
 }
 
 // IngestDocument calls cns.v1.NarrativeService.IngestDocument.
@@ -233,6 +299,31 @@ func (c *narrativeServiceClient) ArchiveSNO(ctx context.Context, req *connect.Re
 	return c.archiveSNO.CallUnary(ctx, req)
 }
 
+// FindChiralPairs calls cns.v1.NarrativeService.FindChiralPairs.
+func (c *narrativeServiceClient) FindChiralPairs(ctx context.Context, req *connect.Request[v1.FindChiralPairsRequest]) (*connect.Response[v1.FindChiralPairsResponse], error) {
+	return c.findChiralPairs.CallUnary(ctx, req)
+}
+
+// ListPairs calls cns.v1.NarrativeService.ListPairs.
+func (c *narrativeServiceClient) ListPairs(ctx context.Context, req *connect.Request[v1.ListPairsRequest]) (*connect.Response[v1.ListPairsResponse], error) {
+	return c.listPairs.CallUnary(ctx, req)
+}
+
+// SynthesizePair calls cns.v1.NarrativeService.SynthesizePair.
+func (c *narrativeServiceClient) SynthesizePair(ctx context.Context, req *connect.Request[v1.SynthesizePairRequest]) (*connect.Response[v1.SynthesizePairResponse], error) {
+	return c.synthesizePair.CallUnary(ctx, req)
+}
+
+// ListReviewQueue calls cns.v1.NarrativeService.ListReviewQueue.
+func (c *narrativeServiceClient) ListReviewQueue(ctx context.Context, req *connect.Request[v1.ListReviewQueueRequest]) (*connect.Response[v1.ListReviewQueueResponse], error) {
+	return c.listReviewQueue.CallUnary(ctx, req)
+}
+
+// ReviewSNO calls cns.v1.NarrativeService.ReviewSNO.
+func (c *narrativeServiceClient) ReviewSNO(ctx context.Context, req *connect.Request[v1.ReviewSNORequest]) (*connect.Response[v1.ReviewSNOResponse], error) {
+	return c.reviewSNO.CallUnary(ctx, req)
+}
+
 // NarrativeServiceHandler is an implementation of the cns.v1.NarrativeService service.
 type NarrativeServiceHandler interface {
 	// IngestDocument accepts a raw document and queues a job that turns it into an SNO. Needs sno:write.
@@ -258,6 +349,19 @@ type NarrativeServiceHandler interface {
 	// ArchiveSNO moves an SNO out of pair search and the novelty reference set; it stays readable.
 	// Archiving an archived SNO is a no-op. Needs sno:write.
 	ArchiveSNO(context.Context, *connect.Request[v1.ArchiveSNORequest]) (*connect.Response[v1.ArchiveSNOResponse], error)
+	// FindChiralPairs finds pairs of ACTIVE SNOs that disagree while sharing evidence: for one SNO (exact,
+	// from the evidence index) or for the population (the pairs discovered so far). Needs sno:read.
+	FindChiralPairs(context.Context, *connect.Request[v1.FindChiralPairsRequest]) (*connect.Response[v1.FindChiralPairsResponse], error)
+	// ListPairs lists the pairs stored at discovery, best first. Needs sno:read.
+	ListPairs(context.Context, *connect.Request[v1.ListPairsRequest]) (*connect.Response[v1.ListPairsResponse], error)
+	// SynthesizePair queues the synthesis of two SNOs and returns the job; the synthesized SNO's lineage
+	// names both. A pair is synthesized at most once per generator version: asking again returns the first
+	// job. A spent budget is ResourceExhausted. Needs sno:write.
+	SynthesizePair(context.Context, *connect.Request[v1.SynthesizePairRequest]) (*connect.Response[v1.SynthesizePairResponse], error)
+	// ListReviewQueue lists the SNOs waiting for a human decision, highest trust first. Needs sno:read.
+	ListReviewQueue(context.Context, *connect.Request[v1.ListReviewQueueRequest]) (*connect.Response[v1.ListReviewQueueResponse], error)
+	// ReviewSNO approves (ACTIVE) or rejects (REJECTED) an SNO in the review queue. Needs sno:write.
+	ReviewSNO(context.Context, *connect.Request[v1.ReviewSNORequest]) (*connect.Response[v1.ReviewSNOResponse], error)
 }
 
 // NewNarrativeServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -332,6 +436,39 @@ func NewNarrativeServiceHandler(svc NarrativeServiceHandler, opts ...connect.Han
 		connect.WithSchema(narrativeServiceMethods.ByName("ArchiveSNO")),
 		connect.WithHandlerOptions(opts...),
 	)
+	narrativeServiceFindChiralPairsHandler := connect.NewUnaryHandler(
+		NarrativeServiceFindChiralPairsProcedure,
+		svc.FindChiralPairs,
+		connect.WithSchema(narrativeServiceMethods.ByName("FindChiralPairs")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	narrativeServiceListPairsHandler := connect.NewUnaryHandler(
+		NarrativeServiceListPairsProcedure,
+		svc.ListPairs,
+		connect.WithSchema(narrativeServiceMethods.ByName("ListPairs")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	narrativeServiceSynthesizePairHandler := connect.NewUnaryHandler(
+		NarrativeServiceSynthesizePairProcedure,
+		svc.SynthesizePair,
+		connect.WithSchema(narrativeServiceMethods.ByName("SynthesizePair")),
+		connect.WithHandlerOptions(opts...),
+	)
+	narrativeServiceListReviewQueueHandler := connect.NewUnaryHandler(
+		NarrativeServiceListReviewQueueProcedure,
+		svc.ListReviewQueue,
+		connect.WithSchema(narrativeServiceMethods.ByName("ListReviewQueue")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	narrativeServiceReviewSNOHandler := connect.NewUnaryHandler(
+		NarrativeServiceReviewSNOProcedure,
+		svc.ReviewSNO,
+		connect.WithSchema(narrativeServiceMethods.ByName("ReviewSNO")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cns.v1.NarrativeService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case NarrativeServiceIngestDocumentProcedure:
@@ -354,6 +491,16 @@ func NewNarrativeServiceHandler(svc NarrativeServiceHandler, opts ...connect.Han
 			narrativeServiceEvaluateSNOHandler.ServeHTTP(w, r)
 		case NarrativeServiceArchiveSNOProcedure:
 			narrativeServiceArchiveSNOHandler.ServeHTTP(w, r)
+		case NarrativeServiceFindChiralPairsProcedure:
+			narrativeServiceFindChiralPairsHandler.ServeHTTP(w, r)
+		case NarrativeServiceListPairsProcedure:
+			narrativeServiceListPairsHandler.ServeHTTP(w, r)
+		case NarrativeServiceSynthesizePairProcedure:
+			narrativeServiceSynthesizePairHandler.ServeHTTP(w, r)
+		case NarrativeServiceListReviewQueueProcedure:
+			narrativeServiceListReviewQueueHandler.ServeHTTP(w, r)
+		case NarrativeServiceReviewSNOProcedure:
+			narrativeServiceReviewSNOHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -401,4 +548,24 @@ func (UnimplementedNarrativeServiceHandler) EvaluateSNO(context.Context, *connec
 
 func (UnimplementedNarrativeServiceHandler) ArchiveSNO(context.Context, *connect.Request[v1.ArchiveSNORequest]) (*connect.Response[v1.ArchiveSNOResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.NarrativeService.ArchiveSNO is not implemented"))
+}
+
+func (UnimplementedNarrativeServiceHandler) FindChiralPairs(context.Context, *connect.Request[v1.FindChiralPairsRequest]) (*connect.Response[v1.FindChiralPairsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.NarrativeService.FindChiralPairs is not implemented"))
+}
+
+func (UnimplementedNarrativeServiceHandler) ListPairs(context.Context, *connect.Request[v1.ListPairsRequest]) (*connect.Response[v1.ListPairsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.NarrativeService.ListPairs is not implemented"))
+}
+
+func (UnimplementedNarrativeServiceHandler) SynthesizePair(context.Context, *connect.Request[v1.SynthesizePairRequest]) (*connect.Response[v1.SynthesizePairResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.NarrativeService.SynthesizePair is not implemented"))
+}
+
+func (UnimplementedNarrativeServiceHandler) ListReviewQueue(context.Context, *connect.Request[v1.ListReviewQueueRequest]) (*connect.Response[v1.ListReviewQueueResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.NarrativeService.ListReviewQueue is not implemented"))
+}
+
+func (UnimplementedNarrativeServiceHandler) ReviewSNO(context.Context, *connect.Request[v1.ReviewSNORequest]) (*connect.Response[v1.ReviewSNOResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.NarrativeService.ReviewSNO is not implemented"))
 }
