@@ -66,6 +66,7 @@ type Main struct {
 	router     *message.Router
 	engine     *engine.Engine
 	dispatcher *dispatch.Dispatcher
+	loop       *loopParts // pair discovery, synthesis, population (loop.go); nil = off
 	registry   *registry.Registry
 	metrics    *metrics
 	http       *http.Server
@@ -217,6 +218,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := m.openLoop(c, nli); err != nil {
+		return err
+	}
 	if err := m.engine.CheckEmbeddings(ctx); err != nil {
 		return err
 	}
@@ -256,8 +260,12 @@ func (m *Main) Open(ctx context.Context) error {
 			m.store, m.engine, announce, m.Log.Named("worker"))
 		wk.OnJobEnd = m.metrics.jobEnded
 		wk.Register(m.router, subs...)
+		if m.loop != nil {
+			wk.AfterStore = m.loop.after.AfterStore
+		}
 	}
 	m.dispatcher = &dispatch.Dispatcher{Store: m.store, Publisher: m.pub, Log: m.Log.Named("dispatch"), OnAccepted: m.metrics.jobAccepted}
+	m.wireLoop()
 
 	mux := http.NewServeMux()
 	addr := c.Addr
@@ -316,6 +324,9 @@ func (m *Main) mountAPI(mux *http.ServeMux) {
 	if m.rdb != nil {
 		d.Backlog = m.backlog
 		d.MaxBacklog = int64(c.Limits.MaxBacklog)
+	}
+	if m.loop != nil {
+		d.Pairs, d.Syntheses = m.engine, m.loop.syntheses
 	}
 	server.New(d).Mount(mux)
 	mux.HandleFunc("GET /{$}", m.home)
