@@ -56,7 +56,9 @@ func TestOpenErrors(t *testing.T) {
 			b[0] ^= 1
 			os.WriteFile(p, b, 0o644)
 		}, "corrupt or edited"},
-		{"bad manifest", func(t *testing.T, dir string) { os.WriteFile(filepath.Join(dir, assets.ManifestFile), []byte("{"), 0o644) }, "re-run make models"},
+		{"bad manifest", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, assets.ManifestFile), []byte("{"), 0o644)
+		}, "re-run make models"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := assetstest.Build(t)
