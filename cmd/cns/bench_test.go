@@ -13,7 +13,9 @@ import (
 	"connectrpc.com/connect"
 	"go.uber.org/zap"
 
+	"github.com/cns-dev/cns/auth"
 	"github.com/cns-dev/cns/configs"
+	"github.com/cns-dev/cns/internal/redistest"
 	cnsv1 "github.com/cns-dev/cns/proto/gen/cns/v1"
 	"github.com/cns-dev/cns/proto/gen/cns/v1/cnsv1connect"
 )
@@ -175,4 +177,141 @@ func BenchmarkGetSNOConcurrent(b *testing.B) {
 	b.ReportMetric(float64(len(all))/el.Seconds(), "req/s")
 	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkDistributedIngest measures documents/s end to end through `cns serve` and 1 or 2 in-process
+// workers on one Redis (each worker with worker.concurrency 2).
+func BenchmarkDistributedIngest(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			srv := redistest.Start(b)
+			env := distEnv(srv.URL(workers), "CNS_LOG_LEVEL=error")
+			api := benchMode(b, ModeServe, env, nil)
+			for i := range workers {
+				benchMode(b, ModeWorker, env, map[string]string{"instance": fmt.Sprint("w", i)})
+			}
+			c := clientsFor(api)
+			tok := benchToken(b, "alpha", secretAlpha)
+			n := max(b.N, 1) * 300
+			b.ResetTimer()
+			start := time.Now()
+			ids := make([]string, n)
+			var wg sync.WaitGroup
+			sem := make(chan struct{}, 16)
+			for i := range n {
+				wg.Add(1)
+				sem <- struct{}{}
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem }()
+					r, err := c.n.IngestDocument(context.Background(), authed(tok, &cnsv1.IngestDocumentRequest{Text: doc2k(i)}))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					ids[i] = r.Msg.JobId
+				}()
+			}
+			wg.Wait()
+			for _, id := range ids {
+				for {
+					r, err := c.n.GetJob(context.Background(), authed(tok, &cnsv1.GetJobRequest{JobId: id}))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if r.Msg.Job.State == cnsv1.JobState_JOB_STATE_SUCCEEDED {
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "docs/s")
+		})
+	}
+}
+
+// BenchmarkGetSNORedis measures GetSNO latency through `cns serve` on Redis with 50 concurrent clients.
+func BenchmarkGetSNORedis(b *testing.B) {
+	srv := redistest.Start(b)
+	env := distEnv(srv.URL(5), "CNS_LOG_LEVEL=error")
+	api := benchMode(b, ModeServe, env, nil)
+	benchMode(b, ModeWorker, env, map[string]string{"instance": "w"})
+	c := clientsFor(api)
+	tok := benchToken(b, "alpha", secretAlpha)
+	ctx := context.Background()
+	var snoIDs []string
+	for i := range 100 {
+		r, err := c.n.IngestDocument(ctx, authed(tok, &cnsv1.IngestDocumentRequest{Text: doc2k(i)}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			j, err := c.n.GetJob(ctx, authed(tok, &cnsv1.GetJobRequest{JobId: r.Msg.JobId}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if j.Msg.Job.State == cnsv1.JobState_JOB_STATE_SUCCEEDED {
+				snoIDs = append(snoIDs, j.Msg.Job.SnoId)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	const clients = 50
+	per := max(b.N, 1) * 40
+	lat := make([][]time.Duration, clients)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for cl := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				t0 := time.Now()
+				if _, err := c.n.GetSNO(ctx, authed(tok, &cnsv1.GetSNORequest{SnoId: snoIDs[(cl+i)%len(snoIDs)]})); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[cl] = append(lat[cl], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	b.ReportMetric(float64(len(all))/el.Seconds(), "req/s")
+	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+}
+
+func benchMode(b *testing.B, mode Mode, env []string, set map[string]string) *Main {
+	b.Helper()
+	s := map[string]string{"addr": "127.0.0.1:0", "worker.addr": "127.0.0.1:0"}
+	for k, v := range set {
+		s[k] = v
+	}
+	cfg, err := configs.Load(configs.Options{Set: s, Environ: func() []string { return env }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := &Main{Config: cfg, Log: zap.NewNop(), Mode: mode}
+	if err := m.Open(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close(context.Background()) })
+	return m
+}
+
+func benchToken(b *testing.B, project string, secret []byte) string {
+	now := time.Now()
+	tok, err := auth.Mint(secret, auth.Claims{Project: project, Perms: auth.AllPerms(), IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
 }
