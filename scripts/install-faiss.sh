@@ -12,13 +12,20 @@ set -euo pipefail
 
 PREFIX=${PREFIX:-/usr/local}
 LIB="$PREFIX/lib/libfaiss_c.a"
+# The stamp records how libfaiss_c.a was built; a different recipe (e.g. new flags) rebuilds it.
+STAMP="$PREFIX/lib/libfaiss_c.stamp"
+# -DNDEBUG: without it the C API prints every caught exception to stderr; errors are returned anyway and
+# read through faiss_get_last_error.
+CXXFLAGS="-std=c++17 -O2 -fPIC -fopenmp -DNDEBUG"
+RECIPE="faiss-c-api 1 $CXXFLAGS"
 HEADER=/usr/include/faiss/c_api/faiss_c.h
 STATIC=/usr/lib/x86_64-linux-gnu/libfaiss.a
 
 say() { echo "install-faiss: $*"; }
 
 installed() {
-  [[ -f "$LIB" && -f "$HEADER" ]] || return 1
+  [[ -f "$LIB" && -f "$HEADER" && -f "$STAMP" ]] || return 1
+  [[ "$(cat "$STAMP")" == "$RECIPE $(dpkg-query -W -f='${Version}' libfaiss-dev 2>/dev/null)" ]] || return 1
   # The static FAISS library's path is multiarch; accept any architecture directory.
   compgen -G "/usr/lib/*/libfaiss.a" >/dev/null || [[ -f "$STATIC" ]] || return 1
   compgen -G "/usr/lib/*/libopenblas.so" >/dev/null || compgen -G "/usr/lib/*/libopenblas.a" >/dev/null
@@ -86,11 +93,12 @@ fi
 say "compiling the C API in $srcdir"
 mkdir -p "$work/obj"
 (cd "$srcdir" && ls c_api/*.cpp c_api/impl/*.cpp c_api/utils/*.cpp) |
-  xargs -P "$(nproc)" -I{} sh -c 'cd "$1" && g++ -std=c++17 -O2 -fPIC -fopenmp -I. -c "$2" -o "$3/$(echo "$2" | tr / _).o"' _ "$srcdir" {} "$work/obj"
+  xargs -P "$(nproc)" -I{} sh -c 'cd "$1" && g++ $4 -I. -c "$2" -o "$3/$(echo "$2" | tr / _).o"' _ "$srcdir" {} "$work/obj" "$CXXFLAGS"
 $SUDO mkdir -p "$PREFIX/lib"
 rm -f "$work/libfaiss_c.a"
 ar rcs "$work/libfaiss_c.a" "$work"/obj/*.o
 # Install atomically: a concurrent build never links a half-written archive.
 $SUDO install -m 0644 "$work/libfaiss_c.a" "$LIB.tmp.$$"
 $SUDO mv -f "$LIB.tmp.$$" "$LIB"
+echo "$RECIPE $(dpkg-query -W -f='${Version}' libfaiss-dev)" | $SUDO tee "$STAMP" >/dev/null
 say "installed $LIB ($(ls "$work"/obj/*.o | wc -l) objects)"
