@@ -31,6 +31,7 @@ import (
 	"github.com/cns-dev/cns/server"
 	"github.com/cns-dev/cns/store/bolt"
 	redisstore "github.com/cns-dev/cns/store/redis"
+	"github.com/cns-dev/cns/web"
 	"github.com/cns-dev/cns/worker"
 )
 
@@ -79,6 +80,7 @@ type Main struct {
 	bg         sync.WaitGroup
 	closeOne   sync.Once
 	queueCache queueCache
+	dash       *web.Dashboard
 }
 
 // devSecretFile and devTokenFile live in the data dir.
@@ -272,8 +274,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.mode() == ModeWorker {
 		addr = c.Worker.Addr
 		mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker()))
-	} else {
-		m.mountAPI(mux)
+	} else if err := m.mountAPI(mux); err != nil {
+		return err
 	}
 	m.metrics.registerQueueGauges(m.queues)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{}))
@@ -312,7 +314,7 @@ func (m *Main) redisBus() pubsub.RedisConfig {
 	}
 }
 
-func (m *Main) mountAPI(mux *http.ServeMux) {
+func (m *Main) mountAPI(mux *http.ServeMux) error {
 	c := &m.Config.Config
 	verifier := auth.NewVerifier(m.projectSecret, nil, c.Auth.ClockSkew)
 	d := server.Deps{
@@ -329,7 +331,7 @@ func (m *Main) mountAPI(mux *http.ServeMux) {
 		d.Pairs, d.Syntheses = m.engine, m.loop.syntheses
 	}
 	server.New(d).Mount(mux)
-	mux.HandleFunc("GET /{$}", m.home)
+	return m.mountDashboard(mux, verifier)
 }
 
 // Start serves and starts the workers; in `cns dev` it then re-publishes every unfinished job, so
@@ -439,6 +441,9 @@ func (m *Main) Close(ctx context.Context) error {
 			cancel()
 		} else if m.listener != nil {
 			m.listener.Close()
+		}
+		if m.dash != nil {
+			m.dash.Close()
 		}
 		if m.router != nil {
 			if err := m.router.Close(); err != nil {
@@ -612,14 +617,4 @@ func (m *Main) configEntries() []server.ConfigEntry {
 	// Not a key: what nlp.backend resolved to, so a fallback to the hashed embedder is visible here too.
 	out = append(out, server.ConfigEntry{Key: "nlp.in_use", Value: m.nlpInUse, Source: "runtime"})
 	return out
-}
-
-func (m *Main) home(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CNS</title></head><body>
-<h1>CNS %s</h1>
-<p>The API is served here: <code>cns.v1.NarrativeService</code> and <code>cns.v1.AdminService</code> over Connect, gRPC and gRPC-Web.
-Health: <a href="/healthz">/healthz</a> and gRPC health; metrics: <a href="/metrics">/metrics</a>.</p>
-<p>The admin dashboard is not built yet (see the README's development notes).</p>
-</body></html>`, version)
 }
