@@ -81,6 +81,8 @@ func (k keyspace) sno(p, id string) string                  { return k.pfx(p) + 
 func (k keyspace) snos(p string) string                     { return k.pfx(p) + "snos" }
 func (k keyspace) status(p string, s cns.Status) string     { return k.pfx(p) + "snos:" + s.String() }
 func (k keyspace) stats(p string) string                    { return k.pfx(p) + "stats" }
+func (k keyspace) evidenceIndex(p string) string            { return k.pfx(p) + "evidence" }
+func (k keyspace) indexedEvidence(p string) string          { return k.pfx(p) + "snoevidence" }
 func (k keyspace) deadLetters(p string) string              { return k.pfx(p) + "deadletters" }
 
 // micros is the sort score of a time: exact in a float64 for any date this service will see.
@@ -190,7 +192,8 @@ return 1
 `)
 
 // snoUpdate writes SNO record ARGV[o+1] with id ARGV[o+2], trust ARGV[o+3], status index ARGV[o+4]
-// (0 = active) using KEYS[k] sno, KEYS[k+1] snos, KEYS[k+2..k+5] status zsets, KEYS[k+6] stats.
+// (0 = active) and evidence ids ARGV[o+5] (newline-separated) using KEYS[k] sno, KEYS[k+1] snos,
+// KEYS[k+2..k+5] status zsets, KEYS[k+6] stats, KEYS[k+7] evidence index, KEYS[k+8] indexed evidence.
 const snoUpdate = `
 local function putSNO(k, o)
   local id = ARGV[o+2]
@@ -203,11 +206,23 @@ local function putSNO(k, o)
   local st = tonumber(ARGV[o+4])
   redis.call("ZADD", KEYS[k+2+st], score, id)
   if st == 0 then redis.call("HINCRBYFLOAT", KEYS[k+6], "active_trust_sum", ARGV[o+3]) end
+  -- The evidence inverted index: "<evidence id>\0<sno id>" members of one ZSET (KEYS[k+7]) for ACTIVE
+  -- SNOs; KEYS[k+8] remembers each SNO's indexed evidence so an update can remove exactly that.
+  local prev = redis.call("HGET", KEYS[k+8], id)
+  if prev then
+    for ev in string.gmatch(prev, "[^\n]+") do redis.call("ZREM", KEYS[k+7], ev .. "\0" .. id) end
+  end
+  if st == 0 and ARGV[o+5] ~= "" then
+    for ev in string.gmatch(ARGV[o+5], "[^\n]+") do redis.call("ZADD", KEYS[k+7], 0, ev .. "\0" .. id) end
+    redis.call("HSET", KEYS[k+8], id, ARGV[o+5])
+  else
+    redis.call("HDEL", KEYS[k+8], id)
+  end
 end
 `
 
-// completeJob: KEYS job, jobs, 4 state zsets, sno, snos, 4 status zsets, stats;
-// ARGV job record, job id, score, stateIndex, sno record, sno id, trust, statusIndex.
+// completeJob: KEYS job, jobs, 4 state zsets, then the SNO keys of snoKeys;
+// ARGV job record, job id, score, stateIndex, sno record, sno id, trust, statusIndex, evidence ids.
 var completeJob = redis.NewScript(snoUpdate + `
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
 ` + jobStateUpdate + `
@@ -215,7 +230,7 @@ putSNO(7, 4)
 return 1
 `)
 
-// putSNO: KEYS sno, snos, 4 status zsets, stats; ARGV record, id, trust, statusIndex. {0} when missing.
+// putSNO: KEYS of snoKeys; ARGV record, id, trust, statusIndex, evidence ids. {0} when missing.
 var putSNOScript = redis.NewScript(snoUpdate + `
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
 putSNO(1, 0)
@@ -239,7 +254,19 @@ func (k keyspace) snoKeys(p, id string) []string {
 	for _, st := range statuses {
 		keys = append(keys, k.status(p, st))
 	}
-	return append(keys, k.stats(p))
+	return append(keys, k.stats(p), k.evidenceIndex(p), k.indexedEvidence(p))
+}
+
+// evidenceArg joins an SNO's evidence ids for the scripts (ids never contain a newline: they are
+// validated as printable text).
+func evidenceArg(sno *cns.SNO) string {
+	ids := make([]string, 0, len(sno.Evidence))
+	for _, e := range sno.Evidence {
+		if e.ID != "" && !strings.ContainsAny(e.ID, "\n\x00") {
+			ids = append(ids, e.ID)
+		}
+	}
+	return strings.Join(ids, "\n")
 }
 
 // CreateJob implements cns.Store.
@@ -371,7 +398,7 @@ func (s *Store) CompleteJob(ctx context.Context, job *cns.Job, sno *cns.SNO) err
 	}
 	si, _ := stateIndex(cns.JobSucceeded)
 	keys := append(s.k.jobKeys(j.Project, j.ID), s.k.snoKeys(sno.Project, sno.ID)...)
-	n, err := completeJob.Run(ctx, s.rdb, keys, jrec, j.ID, micros(j.CreatedAt), si, srec, sno.ID, sno.Trust, st).Int()
+	n, err := completeJob.Run(ctx, s.rdb, keys, jrec, j.ID, micros(j.CreatedAt), si, srec, sno.ID, sno.Trust, st, evidenceArg(sno)).Int()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -398,7 +425,7 @@ func (s *Store) PutSNO(ctx context.Context, sno *cns.SNO) error {
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode sno: %w", err))
 	}
-	n, err := putSNOScript.Run(ctx, s.rdb, s.k.snoKeys(sno.Project, sno.ID), rec, sno.ID, sno.Trust, st).Int()
+	n, err := putSNOScript.Run(ctx, s.rdb, s.k.snoKeys(sno.Project, sno.ID), rec, sno.ID, sno.Trust, st, evidenceArg(sno)).Int()
 	if err != nil {
 		return wrap(op, err)
 	}

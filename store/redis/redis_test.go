@@ -27,18 +27,28 @@ func openOn(rdb goredis.UniversalClient) func(t *testing.T) cns.Store {
 	}
 }
 
+func openPairsOn(rdb goredis.UniversalClient) func(t *testing.T) storetest.PairStore {
+	return func(t *testing.T) storetest.PairStore {
+		s := redis.New(rdb, fmt.Sprintf("t%d:", namespaces.Add(1)))
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
 func TestContract(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { rdb.Close() })
-	storetest.Run(t, openOn(rdb))
+	t.Run("Store", func(t *testing.T) { storetest.Run(t, openOn(rdb)) })
+	t.Run("PairStore", func(t *testing.T) { storetest.RunPairs(t, openPairsOn(rdb)) })
 }
 
 func TestContractOnCluster(t *testing.T) {
 	c := redistest.StartCluster(t)
 	rdb := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: c.Addrs()})
 	t.Cleanup(func() { rdb.Close() })
-	storetest.Run(t, openOn(rdb))
+	t.Run("Store", func(t *testing.T) { storetest.Run(t, openOn(rdb)) })
+	t.Run("PairStore", func(t *testing.T) { storetest.RunPairs(t, openPairsOn(rdb)) })
 }
 
 // TestUnavailableIsBoundedAndCoded: with Redis gone, calls fail fast with EUNAVAILABLE, and work again
