@@ -75,7 +75,8 @@ type Deps struct {
 	Queues    ports.QueuesFunc    // nil: no queue information
 	Processes ports.ProcessesFunc // nil: no registry
 	Config    func() []ports.ConfigEntry
-	// Pairs lists chiral pairs. TODO(issue 5): nil until pair discovery lands; the pages say so.
+	// Pairs lists chiral pairs; nil when this process has no pair discovery (its store keeps no pairs),
+	// which the pages say instead of showing an empty list as if no pair existed.
 	Pairs ports.PairsFunc
 	Log   *zap.Logger
 	Now   func() time.Time

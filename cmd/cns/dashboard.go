@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/auth"
 	"github.com/cns-dev/cns/web"
 	"github.com/cns-dev/cns/web/ports"
@@ -35,21 +36,23 @@ func (m *Main) mountDashboard(mux *http.ServeMux, verifier *auth.Verifier) error
 	if m.mode() == ModeDev {
 		hint = fmt.Sprintf("cns dev wrote an operator token for project %q to %s.", c.Auth.DevProject, filepath.Join(c.DataDir, devTokenFile))
 	}
-	dash, err := web.New(web.Config{
-		RefreshInterval: c.Dashboard.RefreshInterval, SessionTTL: c.Dashboard.SessionTTL, SessionKey: key,
-		HistorySize: c.Dashboard.HistorySize, Users: users, DefaultProject: c.Auth.DevProject, Projects: projects,
-		Version: version, LoginHint: hint, Limits: limits(c),
-	}, web.Deps{
+	deps := web.Deps{
 		Store: m.store, Engine: m.engine, Dispatcher: m.dispatcher, Verify: verifier.Verify,
 		Search:    m.dashboardSearch,
 		Queues:    m.dashboardQueues,
 		Processes: m.dashboardProcesses,
 		Config:    m.dashboardConfig,
-		// TODO(issue 5): adapt the pair store here once pair discovery lands; nil shows an honest empty
-		// state on the pairs page and the SNO detail.
-		Pairs: nil,
-		Log:   m.Log.Named("web"),
-	})
+		Log:       m.Log.Named("web"),
+	}
+	if m.loop != nil {
+		// Without a pair store the loop is off; the pages then say that pair discovery is not available.
+		deps.Pairs = m.dashboardPairs
+	}
+	dash, err := web.New(web.Config{
+		RefreshInterval: c.Dashboard.RefreshInterval, SessionTTL: c.Dashboard.SessionTTL, SessionKey: key,
+		HistorySize: c.Dashboard.HistorySize, Users: users, DefaultProject: c.Auth.DevProject, Projects: projects,
+		Version: version, LoginHint: hint, Limits: limits(c),
+	}, deps)
 	if err != nil {
 		return err
 	}
@@ -120,4 +123,54 @@ func (m *Main) dashboardConfig() []ports.ConfigEntry {
 		out = append(out, ports.ConfigEntry{Key: e.Key, Value: e.Value, Source: e.Source, Secret: e.Secret})
 	}
 	return out
+}
+
+// dashboardPairs lists chiral pairs with their SNOs' hypotheses and, when the pair was synthesized by the
+// current generator and that job succeeded, the synthesized SNO.
+func (m *Main) dashboardPairs(ctx context.Context, project, snoID string, limit int) ([]ports.Pair, error) {
+	ps, err := m.engine.ListPairs(ctx, cns.PairFilter{Project: project, SNOID: snoID, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, p := range ps {
+		for _, id := range []string{p.A, p.B} {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	snos, err := m.loop.pairs.GetSNOs(ctx, project, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load paired snos: %w", err)
+	}
+	byID := make(map[string]*cns.SNO, len(snos))
+	for _, s := range snos {
+		byID[s.ID] = s
+	}
+	ref := func(id string) ports.SNORef {
+		if s, ok := byID[id]; ok {
+			return ports.SNORef{ID: id, Hypothesis: s.Hypothesis, Trust: s.Trust}
+		}
+		return ports.SNORef{ID: id, Hypothesis: id}
+	}
+	gen := m.engine.Generator()
+	out := make([]ports.Pair, 0, len(ps))
+	for _, p := range ps {
+		dp := ports.Pair{A: ref(p.A), B: ref(p.B), Chirality: p.Chirality, Entanglement: p.Entanglement, Potential: p.Potential,
+			SharedEvidence: p.SharedEvidenceIDs}
+		jobID, err := m.loop.pairs.SynthesisClaim(ctx, project, p.A, p.B, gen)
+		switch {
+		case err == nil:
+			if j, err := m.store.GetJob(ctx, project, jobID); err == nil && j.State == cns.JobSucceeded {
+				dp.SynthesisID = j.SNOID
+			}
+		case cns.ErrorCode(err) != cns.ENOTFOUND:
+			return nil, fmt.Errorf("synthesis of pair: %w", err)
+		}
+		out = append(out, dp)
+	}
+	return out, nil
 }

@@ -16,8 +16,7 @@ import (
 // Handler serves GET /pairs.
 type Handler struct {
 	Shell ui.ShellFunc
-	// Pairs lists the project's pairs. TODO(issue 5): nil until pair discovery lands; the composition root
-	// then adapts the pair store to it and this page fills itself.
+	// Pairs lists the project's pairs; nil when this process has no pair discovery.
 	Pairs ports.PairsFunc
 }
 
@@ -35,7 +34,7 @@ func (h *Handler) Page(w http.ResponseWriter, r *http.Request) error {
 	s, _ := session.FromContext(ctx)
 	m := Model{Shell: h.Shell(w, r, "Chiral pairs", "pairs"), Available: h.Pairs != nil}
 	if h.Pairs == nil {
-		m.Note = "Pair discovery is not part of this build yet, so there are no chiral pairs to rank. This page lists them once it is."
+		m.Note = "Pair discovery is off in this process (its store keeps no pairs), so there are no chiral pairs to rank."
 		return View(m).Render(ctx, w)
 	}
 	list, err := h.Pairs(ctx, s.Project, "", Limit)

@@ -32,7 +32,7 @@ type Handler struct {
 	Store  ports.Store
 	Engine ports.Engine
 	Search ports.SearchFunc
-	// Pairs lists chiral partners; nil until pair discovery lands (issue 5).
+	// Pairs lists chiral partners; nil when this process has no pair discovery.
 	Pairs ports.PairsFunc
 	Log   *zap.Logger
 }
@@ -374,10 +374,9 @@ func (h *Handler) detail(ctx context.Context, s session.Session, sno *cns.SNO) D
 	for _, k := range keys {
 		m.Metadata = append(m.Metadata, KV{Key: k, Value: sno.Metadata[k]})
 	}
-	// TODO(issue 5): pair discovery provides Pairs; until then the composition root passes nil and the
-	// page says so instead of showing an empty list as if no partner existed.
+	// Without pair discovery the page says so instead of showing an empty list as if no partner existed.
 	if h.Pairs == nil {
-		m.PartnersNote = "Pair discovery is not available in this build yet, so chiral partners cannot be listed."
+		m.PartnersNote = "Pair discovery is off in this process (its store keeps no pairs), so chiral partners cannot be listed."
 		return m
 	}
 	pairs, err := h.Pairs(ctx, s.Project, sno.ID, 20)

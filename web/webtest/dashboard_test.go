@@ -72,6 +72,19 @@ var narratives = []narrative{
 		Edges:      []map[string]any{edge("c1", "root", "EXPLAINS"), edge("c2", "root", "SUPPORTS")},
 		Evidence:   []map[string]any{evidence("doi:10.1000/tea", "Better recall after 12 weeks of green tea.", "c2")},
 	},
+	// A chiral pair: opposite hypotheses over the same trial.
+	{
+		Hypothesis: "Vitamin D supplements prevent respiratory infections.",
+		Claims:     []map[string]any{claim("c1", "In the trial, fewer supplemented participants caught colds.")},
+		Edges:      []map[string]any{edge("c1", "root", "SUPPORTS")},
+		Evidence:   []map[string]any{evidence("doi:10.1000/vitd-rct", "A randomised trial of vitamin D and respiratory infections in 5000 adults.", "c1")},
+	},
+	{
+		Hypothesis: "Vitamin D supplements do not prevent respiratory infections.",
+		Claims:     []map[string]any{claim("c1", "In the trial, infection rates were the same in both groups.")},
+		Edges:      []map[string]any{edge("c1", "root", "SUPPORTS")},
+		Evidence:   []map[string]any{evidence("doi:10.1000/vitd-rct", "A randomised trial of vitamin D and respiratory infections in 5000 adults.", "c1")},
+	},
 }
 
 // seeded is what the test put in the server and checks on the pages.
@@ -79,6 +92,7 @@ type seeded struct {
 	snos          map[string]string // SNO id → hypothesis
 	trust         map[string]string // SNO id → trust as the API reports it, formatted like the page
 	exercise, xss string            // ids of two SNOs the test opens
+	vitaminD      [2]string         // the chiral pair
 	dlJobs        [2]string         // jobs of the two seeded dead letters
 	dls           [2]string         // dead letter ids
 }
@@ -134,6 +148,8 @@ func seedSNOs(t *testing.T, srv *cnsServer, s *seeded) {
 			s.exercise = sno
 		case 3:
 			s.xss = sno
+		case 4, 5:
+			s.vitaminD[i-4] = sno
 		}
 	}
 }
@@ -179,6 +195,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		"CNS_LOG_LEVEL=warn",
 		"CNS_DASHBOARD__USERS__VERA__PASSWORD_HASH="+string(hash),
 		"CNS_DASHBOARD__USERS__VERA__ROLE=viewer",
+		// Any two SNOs over shared evidence are a pair, whatever the calibration of chirality; no automatic
+		// synthesis, so the job and SNO counts below stay the test's own.
+		"CNS_PAIRS_MIN_CHIRALITY=0",
+		"CNS_SYNTHESIS_AUTO_PER_SNO=0",
 	)
 	seedSNOs(t, srv, &s)
 	b := browser(t)
@@ -266,8 +286,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		if href := js[string](t, op, `document.querySelector('#evidence a').href`); href != "https://doi.org/10.1000/sleep-trial" {
 			t.Errorf("evidence links to %q", href)
 		}
-		if note := text(t, op, "#partners"); !strings.Contains(note, "not available") {
-			t.Errorf("chiral partners should say pair discovery is not available yet: %q", note)
+		if note := text(t, op, "#partners"); !strings.Contains(note, "No chiral partner found") {
+			t.Errorf("an SNO sharing no evidence should say it has no partner: %q", note)
 		}
 		shot(t, op, "03-sno-detail")
 		do(t, op, chromedp.SetValue(chromedp.ID("preset"), "exploration"), chromedp.Click(chromedp.CSS(`form[aria-label^="What-if"] button`)))
@@ -455,7 +475,6 @@ func TestDashboardInBrowser(t *testing.T) {
 		total := len(narratives) + burst + 2
 		pages := []struct{ path, name, want string }{
 			{"/trust?status=all", "12-trust", "#h-trust"},
-			{"/pairs", "13-pairs", "#pairs-empty"},
 			{"/workers", "14-workers", "#workers"},
 			{"/config", "15-config", `tr[data-key="dashboard.refresh_interval"]`},
 		}
@@ -481,6 +500,32 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		if html := js[string](t, op, `document.documentElement.outerHTML`); strings.Contains(html, string(hash)) {
 			t.Error("the configuration page leaks a password hash")
+		}
+	})
+
+	t.Run("chiral pairs are ranked with their shared evidence", func(t *testing.T) {
+		// Discovery runs after each SNO is stored; look until it has.
+		deadline := time.Now().Add(step)
+		for {
+			do(t, op, chromedp.Navigate(srv.url+"/pairs"))
+			if js[int](t, op, `document.querySelectorAll('#pairs tbody tr').length`) > 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		rows := js[[]string](t, op, `[...document.querySelectorAll('#pairs tbody tr')].map(r => r.textContent)`)
+		if len(rows) != 1 {
+			t.Fatalf("pairs page lists %d pairs, want the one seeded: %q", len(rows), rows)
+		}
+		for _, want := range []string{narratives[4].Hypothesis, narratives[5].Hypothesis, "doi:10.1000/vitd-rct"} {
+			if !strings.Contains(rows[0], want) {
+				t.Errorf("the pair row lacks %q: %q", want, rows[0])
+			}
+		}
+		shot(t, op, "13-pairs")
+		do(t, op, chromedp.Navigate(srv.url+"/snos/"+s.vitaminD[0]))
+		if partner := text(t, op, "#partners tbody"); !strings.Contains(partner, narratives[5].Hypothesis) {
+			t.Errorf("the SNO detail does not list its chiral partner: %q", partner)
 		}
 	})
 
