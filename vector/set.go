@@ -46,7 +46,17 @@ func (s *Set) For(project string) cns.VectorIndex {
 	defer s.mu.Unlock()
 	if x = s.indexes[project]; x == nil { // another caller may have created it between the locks
 		x = s.newIndex(s.dim)
+		if b, ok := x.(ProjectBinder); ok {
+			b.BindProject(project)
+		}
 		s.indexes[project] = x
 	}
 	return x
+}
+
+// ProjectBinder is implemented by indexes that need to know which project they serve, such as persistent
+// ones that name their files after it. Set calls BindProject once, right after creating a project's index
+// and before anyone uses it.
+type ProjectBinder interface {
+	BindProject(project string)
 }

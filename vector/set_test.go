@@ -72,3 +72,25 @@ func TestNewPanicsOnBadDim(t *testing.T) {
 		}()
 	}
 }
+
+type boundIndex struct {
+	*Exact
+	projects []string
+}
+
+func (b *boundIndex) BindProject(p string) { b.projects = append(b.projects, p) }
+
+func TestSetBindsProjects(t *testing.T) {
+	var made []*boundIndex
+	s := NewSet(2, func(dim int) cns.VectorIndex {
+		b := &boundIndex{Exact: NewExact(dim)}
+		made = append(made, b)
+		return b
+	})
+	s.For("alpha")
+	s.For("beta")
+	s.For("alpha")
+	if len(made) != 2 || len(made[0].projects) != 1 || made[0].projects[0] != "alpha" || made[1].projects[0] != "beta" {
+		t.Errorf("BindProject calls: %d indexes, first bound to %v", len(made), made[0].projects)
+	}
+}
