@@ -53,15 +53,15 @@ type Index struct {
 
 	mu      sync.RWMutex
 	c       *cIndex
-	native  bool                // FAISS removes vectors itself; otherwise tombstones
-	labels  map[string]int64    // id → label
-	ids     map[int64]string    // label → id
-	hashes  map[int64]uint64    // label → hash of its vector, to recognise an unchanged Add
-	dead    map[int64]struct{}  // labels removed but still in FAISS (tombstones)
-	pending map[int64]struct{}  // labels loaded from disk and not yet confirmed by the store
-	next    int64               // next label
-	store   *Store              // persistence, when created by a Store
-	project string              // set by BindProject
+	native  bool               // FAISS removes vectors itself; otherwise tombstones
+	labels  map[string]int64   // id → label
+	ids     map[int64]string   // label → id
+	hashes  map[int64]uint64   // label → hash of its vector, to recognise an unchanged Add
+	dead    map[int64]struct{} // labels removed but still in FAISS (tombstones)
+	pending map[int64]struct{} // labels loaded from disk and not yet confirmed by the store
+	next    int64              // next label
+	store   *Store             // persistence, when created by a Store
+	project string             // set by BindProject
 }
 
 var _ cns.VectorIndex = (*Index)(nil)
