@@ -74,6 +74,9 @@ type cnsServer struct {
 func startCNS(t *testing.T, bin, dir string, env ...string) *cnsServer {
 	t.Helper()
 	cmd := exec.Command(bin, "dev", "--addr", "127.0.0.1:0", "--data", dir)
+	// Relative paths (./models) resolve in the data dir, never in the checkout: the test runs the same
+	// whether or not `make models` ran.
+	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CNS_") {
 			cmd.Env = append(cmd.Env, kv)
