@@ -254,9 +254,9 @@ func Defaults() map[string]any {
 		"dashboard.session_key":      "",
 		"dashboard.history_size":     180,
 		// The operational loop (loop.go); pair thresholds calibrated on SciFact train (docs/pairs.md).
-		"pairs.min_chirality":               0.3,
-		"pairs.min_entanglement":            0.3,
-		"pairs.nli_weight":                  1.0,
+		"pairs.min_chirality":               0.175,
+		"pairs.min_entanglement":            0.55,
+		"pairs.nli_weight":                  0.75,
 		"pairs.engagement_weight":           1.0,
 		"pairs.conflict_threshold":          0.5,
 		"pairs.max_candidates":              1000,

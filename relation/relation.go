@@ -53,7 +53,7 @@ type Config struct {
 
 // DefaultConfig returns the calibrated defaults (docs/pairs.md: SciFact train).
 func DefaultConfig() Config {
-	return Config{MinChirality: 0.5, MinEntanglement: 0.3, NLIWeight: 1, EngagementWeight: 1, ConflictThreshold: 0.5, MaxConflictPoints: 5}
+	return Config{MinChirality: 0.175, MinEntanglement: 0.55, NLIWeight: 0.75, EngagementWeight: 1, ConflictThreshold: 0.5, MaxConflictPoints: 5}
 }
 
 // Validate reports every problem at once as EINVALID.

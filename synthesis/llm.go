@@ -253,12 +253,12 @@ func (l *LLM) attempt(ctx context.Context, body []byte, req cns.SynthesisRequest
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return nil, 0, &attemptError{err: cns.Errorf(cns.EUNAVAILABLE, "llm endpoint answered %d%s", resp.StatusCode, apiError(raw)),
+		return nil, 0, &attemptError{err: cns.Errorf(cns.EUNAVAILABLE, "llm endpoint answered %d%s", resp.StatusCode, l.apiError(raw)),
 			retry: true, retryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, 0, &attemptError{err: cns.Errorf(cns.EFAILEDPRECOND, "llm endpoint refused the credentials (%d): check synthesis.llm.api_key", resp.StatusCode)}
 	case resp.StatusCode != http.StatusOK:
-		return nil, 0, &attemptError{err: cns.Errorf(cns.EFAILEDPRECOND, "llm endpoint rejected the request (%d)%s", resp.StatusCode, apiError(raw))}
+		return nil, 0, &attemptError{err: cns.Errorf(cns.EFAILEDPRECOND, "llm endpoint rejected the request (%d)%s", resp.StatusCode, l.apiError(raw))}
 	}
 	var cr chatResponse
 	if err := json.Unmarshal(raw, &cr); err != nil {
@@ -310,8 +310,8 @@ func transportReason(ctx context.Context, err error) string {
 }
 
 // apiError extracts the short error message of an OpenAI-style error body ({"error":{"message":…}}),
-// bounded, for the job's error: it helps an operator and holds no secret of ours.
-func apiError(raw []byte) string {
+// bounded and with our key removed should the server echo it, for the job's error.
+func (l *LLM) apiError(raw []byte) string {
 	var e struct {
 		Error struct {
 			Message string `json:"message"`
@@ -321,6 +321,9 @@ func apiError(raw []byte) string {
 		return ""
 	}
 	m := e.Error.Message
+	if l.cfg.APIKey != "" {
+		m = strings.ReplaceAll(m, l.cfg.APIKey, "[redacted]")
+	}
 	if len(m) > 200 {
 		cut := 200
 		for cut > 0 && !utf8.RuneStart(m[cut]) {

@@ -48,6 +48,8 @@ Usage:
   cns eval [--data DIR] [--json]                            measure the NLP backend on the evaluation datasets
   cns train nli [--data DIR] [--exclude sick]               train the NLI classifier (TRAIN splits only)
   cns reindex [--data DIR] [--config FILE]                  re-embed every stored SNO with the configured embedder
+  cns models convert [--force] DIR                          convert a Hugging Face BERT (pytorch_model.bin) for nlp.backend cybertron
+  cns calibrate pairs [--data DIR] [--only scifact]        calibrate the pair thresholds (SciFact train) and report on dev
   cns version                                               print the version
 
 Run "cns COMMAND --help" for a command's flags. Configuration: configs/README.md.
@@ -78,6 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runTrain(ctx, args[1:], stdout, stderr, getenv)
 	case "reindex":
 		return runReindex(ctx, args[1:], stdout, stderr, getenv)
+	case "models":
+		return runModels(args[1:], stdout, stderr)
+	case "calibrate":
+		return runCalibrate(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "cns", version)
 		return nil
