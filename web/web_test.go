@@ -82,7 +82,10 @@ func newFixture(t *testing.T) *fixture {
 	secret, _ := auth.GenerateSecret()
 	verifier := auth.NewVerifier(func(p string) ([]byte, bool) { return secret, p == "dev" }, nil, 0)
 	f := &fixture{store: st, secret: secret, clock: &clock{t: time.Now().UTC()}}
-	f.seed(t)
+	f.seed(t, emb)
+	if _, err := eng.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +100,14 @@ func newFixture(t *testing.T) *fixture {
 		DefaultProject: "dev", Version: "test", Limits: cns.DefaultLimits(),
 	}, web.Deps{
 		Store: st, Engine: eng, Dispatcher: disp, Verify: verifier.Verify,
-		Search: func(ctx context.Context, project, q string, k int) ([]ports.Hit, error) { return nil, nil },
+		Search: func(ctx context.Context, project, q string, k int) ([]ports.Hit, error) {
+			hits, err := eng.Search(ctx, project, q, k)
+			out := make([]ports.Hit, len(hits))
+			for i, h := range hits {
+				out[i] = ports.Hit{SNO: h.SNO, Score: h.Score}
+			}
+			return out, err
+		},
 		Config: func() []ports.ConfigEntry {
 			return []ports.ConfigEntry{{Key: "auth.projects.dev.secret", Value: "should-never-show", Source: "env", Secret: true},
 				{Key: "worker.concurrency", Value: "2", Source: "default"}}
@@ -116,7 +126,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // seed writes an SNO whose hypothesis holds markup, and two dead letters, through the real store.
-func (f *fixture) seed(t *testing.T) {
+func (f *fixture) seed(t *testing.T, emb cns.Embedder) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -129,7 +139,12 @@ func (f *fixture) seed(t *testing.T) {
 	g := cns.NewGraph(hyp)
 	g.Claims = append(g.Claims, cns.Claim{ID: "c1", Text: "<img src=x onerror=alert(2)>"})
 	g.Edges = append(g.Edges, cns.Edge{From: "c1", To: "root", Relation: cns.RelationSupports, Strength: 1})
-	f.sno = &cns.SNO{ID: "sno_1", Project: "dev", Hypothesis: hyp, Graph: g, Trust: 0.42, Status: cns.StatusActive,
+	vec, err := emb.Embed(ctx, hyp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sno = &cns.SNO{ID: "sno_1", Project: "dev", Hypothesis: hyp, Embedding: vec, Graph: g, Trust: 0.42, Status: cns.StatusActive,
+		Evidence:      []cns.Evidence{{ID: "doi:10.1000/tea", SourceID: "10.1000/TEA", Content: "Recall improved.", Confidence: 1}},
 		Critics:       []cns.CriticScore{{Name: "grounding", Score: 0.5, Confidence: 1, Weight: 0.4, Explanation: "<b>why</b>"}},
 		SchemaVersion: cns.SchemaVersion, JobID: job.ID, CreatedAt: now, UpdatedAt: now}
 	job.State, job.SNOID, job.FinishedAt = cns.JobSucceeded, f.sno.ID, now
@@ -551,5 +566,34 @@ func TestNotFoundAndBadInput(t *testing.T) {
 		if p := b.get(path); p.status != want {
 			t.Errorf("GET %s: %d, want %d", path, p.status, want)
 		}
+	}
+}
+
+func TestSearchByTextMeaningAndEvidence(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t)
+	b.signInPassword("vic", testPassword)
+	for path, listed := range map[string]bool{
+		"/snos?q=TEA&mode=text":                      true,
+		"/snos?q=coffee&mode=text":                   false,
+		"/snos?q=tea+and+memory&mode=semantic":       true,
+		"/snos?evidence=doi:10.1000/absent":          false,
+		"/snos?evidence=doi:10.1000/TEA":             true,
+		"/snos?evidence=https://doi.org/10.1000/tea": true,
+		"/snos?status=archived":                      false,
+		"/snos?status=active&min=0.4&max=0.5":        true,
+		"/snos?min=0.5":                              false,
+		"/snos?q=tea&mode=semantic&status=archived":  false,
+	} {
+		p := b.get(path)
+		if p.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, p.status)
+		}
+		if got := strings.Contains(p.body, `data-sno="sno_1"`); got != listed {
+			t.Errorf("GET %s lists sno_1: %v, want %v", path, got, listed)
+		}
+	}
+	if p := b.get("/snos?q=tea&mode=semantic"); !strings.Contains(p.body, "Similarity") {
+		t.Error("semantic results do not show their similarity")
 	}
 }

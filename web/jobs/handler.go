@@ -152,6 +152,9 @@ func (h *Handler) Detail(w http.ResponseWriter, r *http.Request) error {
 		m.Input = append(m.Input, KV{"Claims", strconv.Itoa(len(j.Narrative.Claims))}, KV{"Edges", strconv.Itoa(len(j.Narrative.Edges))},
 			KV{"Evidence", strconv.Itoa(len(j.Narrative.Evidence))})
 		m.Excerpt = excerpt(j.Narrative.Hypothesis)
+	case j.Synthesis != nil:
+		m.Input = append(m.Input, KV{"Pair", j.Synthesis.A + " × " + j.Synthesis.B}, KV{"Generator", j.Synthesis.Generator})
+		m.Parents = []Link{{Href: "/snos/" + url.PathEscape(j.Synthesis.A), Label: j.Synthesis.A}, {Href: "/snos/" + url.PathEscape(j.Synthesis.B), Label: j.Synthesis.B}}
 	}
 	dls, err := h.Store.ListDeadLetters(ctx, s.Project, 0)
 	if err != nil {

@@ -58,6 +58,7 @@ type DetailModel struct {
 	Idempotency string
 	Input       []KV
 	Excerpt     string // the start of the document or the hypothesis
+	Parents     []Link // a synthesis job's pair
 	DeadLetters []DeadLetterRow
 }
 
@@ -69,3 +70,6 @@ type DeadLetterRow struct {
 	ID, Reason, Created string
 	Deliveries          int
 }
+
+// Link is a labelled link.
+type Link struct{ Href, Label string }
