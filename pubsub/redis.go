@@ -60,7 +60,7 @@ func NewRedisCommandSubscribers(c RedisConfig, n int, logger watermill.LoggerAda
 			// Without this, Close can leak a goroutine blocked on an empty stream.
 			DisableIndefiniteInitialBlock: true,
 			// Never give up reading because Redis went away: reconnect and go on.
-			ShouldStopOnReadErrors: func(error) bool { return false },
+			ShouldStopOnReadErrors: stopOnlyWhenClosing,
 		}, logger)
 		if err != nil {
 			for _, s := range subs {
@@ -81,12 +81,18 @@ func NewRedisFanOutSubscriber(c RedisConfig, logger watermill.LoggerAdapter) (me
 		FanOutOldestId:                "$",
 		BlockTime:                     time.Second,
 		DisableIndefiniteInitialBlock: true,
-		ShouldStopOnReadErrors:        func(error) bool { return false },
+		ShouldStopOnReadErrors:        stopOnlyWhenClosing,
 	}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("redis fan-out subscriber: %w", err)
 	}
 	return s, nil
+}
+
+// stopOnlyWhenClosing keeps a subscriber reading through Redis outages (it reconnects by itself) and
+// stops it only when its context is cancelled, i.e. when it is being closed.
+func stopOnlyWhenClosing(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, redis.ErrClosed)
 }
 
 // QueueDepth is the state of one command stream and its consumer group.

@@ -14,7 +14,8 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/cns-dev/cns/auth"
 	"github.com/cns-dev/cns/configs"
@@ -51,7 +52,7 @@ func startMode(t *testing.T, mode Mode, env []string, set map[string]string) *Ma
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Main{Config: cfg, Log: zaptest.NewLogger(t).Named(string(mode)), Mode: mode}
+	m := &Main{Config: cfg, Log: bufferedLogger(t).Named(string(mode)), Mode: mode}
 	ctx := context.Background()
 	if err := m.Open(ctx); err != nil {
 		m.Close(ctx)
@@ -64,6 +65,30 @@ func startMode(t *testing.T, mode Mode, env []string, set map[string]string) *Ma
 	t.Cleanup(func() { m.Close(context.Background()) })
 	return m
 }
+
+// bufferedLogger collects logs and prints them only when the test failed. zaptest's logger cannot be used:
+// subscriber goroutines of a closed process may still log a last line after the test returned.
+func bufferedLogger(t *testing.T) *zap.Logger {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	ws := zapcore.AddSync(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("logs:\n%s", tail(buf.String(), 8000))
+			mu.Unlock()
+		}
+	})
+	return zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), ws, zapcore.InfoLevel))
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func tokenFor(t *testing.T, project string, secret []byte) string {
 	t.Helper()
