@@ -79,6 +79,7 @@ type Main struct {
 	bgCancel   context.CancelFunc
 	bg         sync.WaitGroup
 	closeOne   sync.Once
+	vecClose   func() error // saves and frees the vector indexes; nil for the exact index
 	queueCache queueCache
 	dash       *web.Dashboard
 }
@@ -198,10 +199,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("nlp backend: %w", err)
 	}
 	m.nlpInUse = nlpInUse
-	newIndex, err := newIndexFactory(c)
+	vec, err := newVectorBackend(c, m.vectorDir(), m.Log.Named("vector"))
 	if err != nil {
 		return fmt.Errorf("vector backend: %w", err)
 	}
+	m.vecClose = vec.Close
 	w := c.Critics.EffectiveWeights()
 	ecfg := engine.Config{
 		Limits: limits(c),
@@ -211,7 +213,7 @@ func (m *Main) Open(ctx context.Context) error {
 			TrustFloor: c.Critics.TrustFloor, MaxBranching: c.Critics.MaxBranching,
 		},
 		MinTrust: c.Admission.MinTrust,
-		NewIndex: newIndex,
+		NewIndex: vec.NewIndex,
 	}
 	if m.mode() != ModeDev {
 		ecfg.Notify = indexsync.Announcer(m.pub, m.Log.Named("indexsync"))
@@ -244,6 +246,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Log.Info("population loaded", zap.Int("snos", n))
+	if vec.Loaded != nil {
+		vec.Loaded()
+	}
 
 	runWorkers := m.mode() == ModeWorker || (m.mode() == ModeDev && !m.NoWorkers)
 	if runWorkers {
@@ -296,6 +301,15 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return nil
+}
+
+// vectorDir is where `cns dev` keeps persistent vector indexes (FAISS). The distributed processes keep
+// theirs in memory and rebuild from Redis at start: several of them may share a host's data directory.
+func (m *Main) vectorDir() string {
+	if m.mode() != ModeDev {
+		return ""
+	}
+	return filepath.Join(m.Config.DataDir, "faiss")
 }
 
 func (m *Main) redisBus() pubsub.RedisConfig {
@@ -453,6 +467,11 @@ func (m *Main) Close(ctx context.Context) error {
 		if m.bgCancel != nil {
 			m.bgCancel()
 			m.bg.Wait()
+		}
+		if m.vecClose != nil { // nothing writes to the indexes any more
+			if err := m.vecClose(); err != nil {
+				errs = append(errs, fmt.Errorf("vector indexes close: %w", err))
+			}
 		}
 		if m.pub != nil {
 			if err := m.pub.Close(); err != nil {

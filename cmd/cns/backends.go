@@ -17,15 +17,37 @@ func newNLP(c *configs.Config, log *zap.Logger) (cns.Embedder, cns.NLI, string, 
 	switch c.NLP.Backend {
 	case "builtin", "glove":
 		return openBuiltinNLP(c, c.NLP.Backend == "glove", log)
+	case "cybertron":
+		return openCybertronNLP(c, log)
 	}
 	return nil, nil, "", fmt.Errorf("nlp.backend %q is not available in this build", c.NLP.Backend)
 }
 
-// newIndexFactory returns the constructor of per-project vector indexes (nil = exact pure Go).
+// newIndexFactory returns the constructor of per-project vector indexes (nil = exact pure Go), without
+// persistence.
 func newIndexFactory(c *configs.Config) (func(dim int) cns.VectorIndex, error) {
+	b, err := newVectorBackend(c, "", zap.NewNop())
+	return b.NewIndex, err
+}
+
+// vectorBackend is the configured vector index backend and its lifecycle hooks.
+type vectorBackend struct {
+	NewIndex func(dim int) cns.VectorIndex // nil = exact pure Go
+	// Loaded, if set, runs after the first rebuild from the store: indexes loaded from disk drop the
+	// entries the store did not confirm.
+	Loaded func()
+	// Close, if set, runs at shutdown once nothing writes to the indexes: it saves and frees them.
+	Close func() error
+}
+
+// newVectorBackend builds the configured vector backend. persistDir is where indexes that persist (FAISS)
+// keep their files; "" keeps them in memory only. "faiss" needs a binary built with -tags faiss.
+func newVectorBackend(c *configs.Config, persistDir string, log *zap.Logger) (vectorBackend, error) {
 	switch c.Vector.Backend {
 	case "exact":
-		return nil, nil
+		return vectorBackend{}, nil
+	case "faiss":
+		return newFaissBackend(c, persistDir, log)
 	}
-	return nil, fmt.Errorf("vector.backend %q is not available in this build", c.Vector.Backend)
+	return vectorBackend{}, fmt.Errorf("vector.backend %q is not available in this build", c.Vector.Backend)
 }

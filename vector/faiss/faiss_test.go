@@ -668,3 +668,27 @@ func TestStoreFallsBackOnDamage(t *testing.T) {
 		t.Errorf("NewStore with a bad description: %v", err)
 	}
 }
+
+func TestStoreWithoutPersistence(t *testing.T) {
+	st, err := NewStore("", flat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := vector.NewSet(4, st.NewIndex)
+	if err := set.For("p").Add("a", []float32{1, 0, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Loaded(); n != 0 {
+		t.Errorf("Loaded dropped %d", n)
+	}
+	if err := st.Save(); err != nil {
+		t.Errorf("Save without a directory: %v", err)
+	}
+	if got := search(t, set.For("p"), []float32{1, 0, 0, 0}, 1); len(got) != 1 || got[0].ID != "a" {
+		t.Errorf("search = %v", got)
+	}
+	st.Close()
+	if _, err := set.For("p").Search([]float32{1, 0, 0, 0}, 1); cns.ErrorCode(err) != cns.EFAILEDPRECOND {
+		t.Errorf("index usable after the store closed: %v", err)
+	}
+}

@@ -272,13 +272,17 @@ type Store struct {
 	indexes map[string]*Index // bound project → index
 }
 
-// NewStore returns a store of indexes with configuration cfg in dir (created if needed). log may be nil.
+// NewStore returns a store of indexes with configuration cfg in dir (created if needed). An empty dir
+// disables persistence: nothing is loaded or saved, the store only tracks its indexes to free them. log
+// may be nil.
 func NewStore(dir string, cfg Config, log *zap.Logger) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("faiss: index directory: %w", err)
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("faiss: index directory: %w", err)
+		}
 	}
 	if log == nil {
 		log = zap.NewNop()
@@ -318,7 +322,7 @@ func (s *Store) bind(x *Index, project string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.indexes[project] = x
-	if s.loaded {
+	if s.loaded || s.dir == "" {
 		return
 	}
 	path := s.path(project)
@@ -352,6 +356,9 @@ func (s *Store) Loaded() (dropped int) {
 		}
 		dropped += n
 	}
+	if s.dir == "" {
+		return dropped
+	}
 	entries, _ := os.ReadDir(s.dir)
 	for _, e := range entries {
 		name := e.Name()
@@ -384,6 +391,9 @@ func (x *Index) dropPending() int {
 func (s *Store) Save() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.dir == "" {
+		return nil
+	}
 	projects := make([]string, 0, len(s.indexes))
 	for p := range s.indexes {
 		projects = append(projects, p)
