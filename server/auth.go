@@ -32,6 +32,7 @@ var Permissions = map[string]string{
 	cnsv1connect.AdminServiceGetSystemStatusProcedure:     auth.PermAdminRead,
 	cnsv1connect.AdminServiceGetConfigProcedure:           auth.PermAdminRead,
 	cnsv1connect.AdminServiceListDeadLettersProcedure:     auth.PermAdminRead,
+	cnsv1connect.AdminServiceListWorkersProcedure:         auth.PermAdminRead,
 	cnsv1connect.AdminServiceRedriveDeadLettersProcedure:  auth.PermAdminWrite,
 	cnsv1connect.AdminServicePurgeDeadLettersProcedure:    auth.PermAdminWrite,
 }

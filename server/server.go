@@ -17,7 +17,6 @@ import (
 	"connectrpc.com/grpcreflect"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/auth"
@@ -80,10 +79,10 @@ type Deps struct {
 	// Pairs and Syntheses serve the pair, synthesis and review RPCs (pairs.go); nil: not enabled.
 	Pairs     Pairs
 	Syntheses SynthesisQueue
-	Profile    string
-	Version    string
-	NLPName    string
-	Now        func() time.Time
+	Profile   string
+	Version   string
+	NLPName   string
+	Now       func() time.Time
 }
 
 // Server implements cns.v1.NarrativeService and cns.v1.AdminService.
@@ -447,18 +446,35 @@ func (a *admin) GetSystemStatus(ctx context.Context, _ *connect.Request[cnsv1.Ge
 				OldestPendingAge: durationpb.New(q.OldestPending)})
 		}
 	}
-	if a.d.Processes != nil {
-		ps, err := a.d.Processes(ctx)
-		if err != nil {
-			return nil, a.fail(ctx, err)
-		}
-		for _, pr := range ps {
-			resp.Processes = append(resp.Processes, &cnsv1.Process{Service: pr.Service, Instance: pr.Instance, Version: pr.Version,
-				Address: pr.Address, Concurrency: int32(pr.Concurrency), StartedAt: timestamppb.New(pr.StartedAt),
-				LastHeartbeat: timestamppb.New(pr.LastHeartbeat), Online: pr.Online})
-		}
+	if resp.Processes, err = a.processes(ctx); err != nil {
+		return nil, a.fail(ctx, err)
 	}
 	return connect.NewResponse(resp), nil
+}
+
+func (a *admin) processes(ctx context.Context) ([]*cnsv1.Process, error) {
+	if a.d.Processes == nil {
+		return nil, nil
+	}
+	ps, err := a.d.Processes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*cnsv1.Process, 0, len(ps))
+	for _, pr := range ps {
+		out = append(out, &cnsv1.Process{Service: pr.Service, Instance: pr.Instance, Version: pr.Version,
+			Address: pr.Address, Concurrency: int32(pr.Concurrency), StartedAt: ts(pr.StartedAt),
+			LastHeartbeat: ts(pr.LastHeartbeat), Online: pr.Online})
+	}
+	return out, nil
+}
+
+func (a *admin) ListWorkers(ctx context.Context, _ *connect.Request[cnsv1.ListWorkersRequest]) (*connect.Response[cnsv1.ListWorkersResponse], error) {
+	ps, err := a.processes(ctx)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	return connect.NewResponse(&cnsv1.ListWorkersResponse{Processes: ps}), nil
 }
 
 func (a *admin) GetConfig(ctx context.Context, _ *connect.Request[cnsv1.GetConfigRequest]) (*connect.Response[cnsv1.GetConfigResponse], error) {

@@ -226,6 +226,10 @@ func TestDistributedEndToEnd(t *testing.T) {
 	if !online["cns-api/api-1"] || !online["cns-worker/w1"] || !online["cns-worker/w2"] {
 		t.Fatalf("registry: %v", st.Msg.Processes)
 	}
+	lw, err := c.a.ListWorkers(context.Background(), authed(alpha, &cnsv1.ListWorkersRequest{}))
+	if err != nil || len(lw.Msg.Processes) != 3 {
+		t.Fatalf("ListWorkers: %v %v", err, lw)
+	}
 	if st.Msg.Population.Active+st.Msg.Population.Rejected != 40 || len(st.Msg.Queues) != 1 || st.Msg.Queues[0].Name != pubsub.TopicJobs {
 		t.Fatalf("status: %v", st.Msg)
 	}

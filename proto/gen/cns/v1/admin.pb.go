@@ -1008,6 +1008,86 @@ func (x *PurgeDeadLettersResponse) GetPurged() int32 {
 	return 0
 }
 
+type ListWorkersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkersRequest) Reset() {
+	*x = ListWorkersRequest{}
+	mi := &file_cns_v1_admin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkersRequest) ProtoMessage() {}
+
+func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_v1_admin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkersRequest.ProtoReflect.Descriptor instead.
+func (*ListWorkersRequest) Descriptor() ([]byte, []int) {
+	return file_cns_v1_admin_proto_rawDescGZIP(), []int{16}
+}
+
+type ListWorkersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Processes     []*Process             `protobuf:"bytes,1,rep,name=processes,proto3" json:"processes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkersResponse) Reset() {
+	*x = ListWorkersResponse{}
+	mi := &file_cns_v1_admin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkersResponse) ProtoMessage() {}
+
+func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_v1_admin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkersResponse.ProtoReflect.Descriptor instead.
+func (*ListWorkersResponse) Descriptor() ([]byte, []int) {
+	return file_cns_v1_admin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListWorkersResponse) GetProcesses() []*Process {
+	if x != nil {
+		return x.Processes
+	}
+	return nil
+}
+
 var File_cns_v1_admin_proto protoreflect.FileDescriptor
 
 const file_cns_v1_admin_proto_rawDesc = "" +
@@ -1087,10 +1167,14 @@ const file_cns_v1_admin_proto_rawDesc = "" +
 	"\x0fdead_letter_ids\x18\x01 \x03(\tR\rdeadLetterIds\x12\x10\n" +
 	"\x03all\x18\x02 \x01(\bR\x03all\"2\n" +
 	"\x18PurgeDeadLettersResponse\x12\x16\n" +
-	"\x06purged\x18\x01 \x01(\x05R\x06purged2\xbb\x03\n" +
+	"\x06purged\x18\x01 \x01(\x05R\x06purged\"\x14\n" +
+	"\x12ListWorkersRequest\"D\n" +
+	"\x13ListWorkersResponse\x12-\n" +
+	"\tprocesses\x18\x01 \x03(\v2\x0f.cns.v1.ProcessR\tprocesses2\x88\x04\n" +
 	"\fAdminService\x12W\n" +
 	"\x0fGetSystemStatus\x12\x1e.cns.v1.GetSystemStatusRequest\x1a\x1f.cns.v1.GetSystemStatusResponse\"\x03\x90\x02\x01\x12E\n" +
-	"\tGetConfig\x12\x18.cns.v1.GetConfigRequest\x1a\x19.cns.v1.GetConfigResponse\"\x03\x90\x02\x01\x12W\n" +
+	"\tGetConfig\x12\x18.cns.v1.GetConfigRequest\x1a\x19.cns.v1.GetConfigResponse\"\x03\x90\x02\x01\x12K\n" +
+	"\vListWorkers\x12\x1a.cns.v1.ListWorkersRequest\x1a\x1b.cns.v1.ListWorkersResponse\"\x03\x90\x02\x01\x12W\n" +
 	"\x0fListDeadLetters\x12\x1e.cns.v1.ListDeadLettersRequest\x1a\x1f.cns.v1.ListDeadLettersResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\x12RedriveDeadLetters\x12!.cns.v1.RedriveDeadLettersRequest\x1a\".cns.v1.RedriveDeadLettersResponse\x12U\n" +
 	"\x10PurgeDeadLetters\x12\x1f.cns.v1.PurgeDeadLettersRequest\x1a .cns.v1.PurgeDeadLettersResponseB/Z-github.com/cns-dev/cns/proto/gen/cns/v1;cnsv1b\x06proto3"
@@ -1107,7 +1191,7 @@ func file_cns_v1_admin_proto_rawDescGZIP() []byte {
 	return file_cns_v1_admin_proto_rawDescData
 }
 
-var file_cns_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_cns_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_cns_v1_admin_proto_goTypes = []any{
 	(*GetSystemStatusRequest)(nil),     // 0: cns.v1.GetSystemStatusRequest
 	(*Population)(nil),                 // 1: cns.v1.Population
@@ -1125,35 +1209,40 @@ var file_cns_v1_admin_proto_goTypes = []any{
 	(*RedriveDeadLettersResponse)(nil), // 13: cns.v1.RedriveDeadLettersResponse
 	(*PurgeDeadLettersRequest)(nil),    // 14: cns.v1.PurgeDeadLettersRequest
 	(*PurgeDeadLettersResponse)(nil),   // 15: cns.v1.PurgeDeadLettersResponse
-	(*durationpb.Duration)(nil),        // 16: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),      // 17: google.protobuf.Timestamp
+	(*ListWorkersRequest)(nil),         // 16: cns.v1.ListWorkersRequest
+	(*ListWorkersResponse)(nil),        // 17: cns.v1.ListWorkersResponse
+	(*durationpb.Duration)(nil),        // 18: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
 }
 var file_cns_v1_admin_proto_depIdxs = []int32{
-	16, // 0: cns.v1.QueueDepth.oldest_pending_age:type_name -> google.protobuf.Duration
-	17, // 1: cns.v1.Process.started_at:type_name -> google.protobuf.Timestamp
-	17, // 2: cns.v1.Process.last_heartbeat:type_name -> google.protobuf.Timestamp
+	18, // 0: cns.v1.QueueDepth.oldest_pending_age:type_name -> google.protobuf.Duration
+	19, // 1: cns.v1.Process.started_at:type_name -> google.protobuf.Timestamp
+	19, // 2: cns.v1.Process.last_heartbeat:type_name -> google.protobuf.Timestamp
 	1,  // 3: cns.v1.GetSystemStatusResponse.population:type_name -> cns.v1.Population
 	2,  // 4: cns.v1.GetSystemStatusResponse.jobs:type_name -> cns.v1.JobCounts
 	3,  // 5: cns.v1.GetSystemStatusResponse.queues:type_name -> cns.v1.QueueDepth
 	4,  // 6: cns.v1.GetSystemStatusResponse.processes:type_name -> cns.v1.Process
 	7,  // 7: cns.v1.GetConfigResponse.entries:type_name -> cns.v1.ConfigEntry
-	17, // 8: cns.v1.DeadLetter.created_at:type_name -> google.protobuf.Timestamp
+	19, // 8: cns.v1.DeadLetter.created_at:type_name -> google.protobuf.Timestamp
 	9,  // 9: cns.v1.ListDeadLettersResponse.dead_letters:type_name -> cns.v1.DeadLetter
-	0,  // 10: cns.v1.AdminService.GetSystemStatus:input_type -> cns.v1.GetSystemStatusRequest
-	6,  // 11: cns.v1.AdminService.GetConfig:input_type -> cns.v1.GetConfigRequest
-	10, // 12: cns.v1.AdminService.ListDeadLetters:input_type -> cns.v1.ListDeadLettersRequest
-	12, // 13: cns.v1.AdminService.RedriveDeadLetters:input_type -> cns.v1.RedriveDeadLettersRequest
-	14, // 14: cns.v1.AdminService.PurgeDeadLetters:input_type -> cns.v1.PurgeDeadLettersRequest
-	5,  // 15: cns.v1.AdminService.GetSystemStatus:output_type -> cns.v1.GetSystemStatusResponse
-	8,  // 16: cns.v1.AdminService.GetConfig:output_type -> cns.v1.GetConfigResponse
-	11, // 17: cns.v1.AdminService.ListDeadLetters:output_type -> cns.v1.ListDeadLettersResponse
-	13, // 18: cns.v1.AdminService.RedriveDeadLetters:output_type -> cns.v1.RedriveDeadLettersResponse
-	15, // 19: cns.v1.AdminService.PurgeDeadLetters:output_type -> cns.v1.PurgeDeadLettersResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	4,  // 10: cns.v1.ListWorkersResponse.processes:type_name -> cns.v1.Process
+	0,  // 11: cns.v1.AdminService.GetSystemStatus:input_type -> cns.v1.GetSystemStatusRequest
+	6,  // 12: cns.v1.AdminService.GetConfig:input_type -> cns.v1.GetConfigRequest
+	16, // 13: cns.v1.AdminService.ListWorkers:input_type -> cns.v1.ListWorkersRequest
+	10, // 14: cns.v1.AdminService.ListDeadLetters:input_type -> cns.v1.ListDeadLettersRequest
+	12, // 15: cns.v1.AdminService.RedriveDeadLetters:input_type -> cns.v1.RedriveDeadLettersRequest
+	14, // 16: cns.v1.AdminService.PurgeDeadLetters:input_type -> cns.v1.PurgeDeadLettersRequest
+	5,  // 17: cns.v1.AdminService.GetSystemStatus:output_type -> cns.v1.GetSystemStatusResponse
+	8,  // 18: cns.v1.AdminService.GetConfig:output_type -> cns.v1.GetConfigResponse
+	17, // 19: cns.v1.AdminService.ListWorkers:output_type -> cns.v1.ListWorkersResponse
+	11, // 20: cns.v1.AdminService.ListDeadLetters:output_type -> cns.v1.ListDeadLettersResponse
+	13, // 21: cns.v1.AdminService.RedriveDeadLetters:output_type -> cns.v1.RedriveDeadLettersResponse
+	15, // 22: cns.v1.AdminService.PurgeDeadLetters:output_type -> cns.v1.PurgeDeadLettersResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cns_v1_admin_proto_init() }
@@ -1167,7 +1256,7 @@ func file_cns_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cns_v1_admin_proto_rawDesc), len(file_cns_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -38,6 +38,9 @@ const (
 	AdminServiceGetSystemStatusProcedure = "/cns.v1.AdminService/GetSystemStatus"
 	// AdminServiceGetConfigProcedure is the fully-qualified name of the AdminService's GetConfig RPC.
 	AdminServiceGetConfigProcedure = "/cns.v1.AdminService/GetConfig"
+	// AdminServiceListWorkersProcedure is the fully-qualified name of the AdminService's ListWorkers
+	// RPC.
+	AdminServiceListWorkersProcedure = "/cns.v1.AdminService/ListWorkers"
 	// AdminServiceListDeadLettersProcedure is the fully-qualified name of the AdminService's
 	// ListDeadLetters RPC.
 	AdminServiceListDeadLettersProcedure = "/cns.v1.AdminService/ListDeadLetters"
@@ -55,6 +58,9 @@ type AdminServiceClient interface {
 	GetSystemStatus(context.Context, *connect.Request[v1.GetSystemStatusRequest]) (*connect.Response[v1.GetSystemStatusResponse], error)
 	// GetConfig returns the effective configuration with secrets redacted.
 	GetConfig(context.Context, *connect.Request[v1.GetConfigRequest]) (*connect.Response[v1.GetConfigResponse], error)
+	// ListWorkers lists the registered processes (API replicas and workers) with their last heartbeat;
+	// a process is offline after three missed heartbeats.
+	ListWorkers(context.Context, *connect.Request[v1.ListWorkersRequest]) (*connect.Response[v1.ListWorkersResponse], error)
 	// ListDeadLetters lists the project's dead letters, newest first: commands given up on after
 	// worker.max_attempts deliveries (their jobs are FAILED).
 	ListDeadLetters(context.Context, *connect.Request[v1.ListDeadLettersRequest]) (*connect.Response[v1.ListDeadLettersResponse], error)
@@ -90,6 +96,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		listWorkers: connect.NewClient[v1.ListWorkersRequest, v1.ListWorkersResponse](
+			httpClient,
+			baseURL+AdminServiceListWorkersProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListWorkers")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		listDeadLetters: connect.NewClient[v1.ListDeadLettersRequest, v1.ListDeadLettersResponse](
 			httpClient,
 			baseURL+AdminServiceListDeadLettersProcedure,
@@ -116,6 +129,7 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 type adminServiceClient struct {
 	getSystemStatus    *connect.Client[v1.GetSystemStatusRequest, v1.GetSystemStatusResponse]
 	getConfig          *connect.Client[v1.GetConfigRequest, v1.GetConfigResponse]
+	listWorkers        *connect.Client[v1.ListWorkersRequest, v1.ListWorkersResponse]
 	listDeadLetters    *connect.Client[v1.ListDeadLettersRequest, v1.ListDeadLettersResponse]
 	redriveDeadLetters *connect.Client[v1.RedriveDeadLettersRequest, v1.RedriveDeadLettersResponse]
 	purgeDeadLetters   *connect.Client[v1.PurgeDeadLettersRequest, v1.PurgeDeadLettersResponse]
@@ -129,6 +143,11 @@ func (c *adminServiceClient) GetSystemStatus(ctx context.Context, req *connect.R
 // GetConfig calls cns.v1.AdminService.GetConfig.
 func (c *adminServiceClient) GetConfig(ctx context.Context, req *connect.Request[v1.GetConfigRequest]) (*connect.Response[v1.GetConfigResponse], error) {
 	return c.getConfig.CallUnary(ctx, req)
+}
+
+// ListWorkers calls cns.v1.AdminService.ListWorkers.
+func (c *adminServiceClient) ListWorkers(ctx context.Context, req *connect.Request[v1.ListWorkersRequest]) (*connect.Response[v1.ListWorkersResponse], error) {
+	return c.listWorkers.CallUnary(ctx, req)
 }
 
 // ListDeadLetters calls cns.v1.AdminService.ListDeadLetters.
@@ -152,6 +171,9 @@ type AdminServiceHandler interface {
 	GetSystemStatus(context.Context, *connect.Request[v1.GetSystemStatusRequest]) (*connect.Response[v1.GetSystemStatusResponse], error)
 	// GetConfig returns the effective configuration with secrets redacted.
 	GetConfig(context.Context, *connect.Request[v1.GetConfigRequest]) (*connect.Response[v1.GetConfigResponse], error)
+	// ListWorkers lists the registered processes (API replicas and workers) with their last heartbeat;
+	// a process is offline after three missed heartbeats.
+	ListWorkers(context.Context, *connect.Request[v1.ListWorkersRequest]) (*connect.Response[v1.ListWorkersResponse], error)
 	// ListDeadLetters lists the project's dead letters, newest first: commands given up on after
 	// worker.max_attempts deliveries (their jobs are FAILED).
 	ListDeadLetters(context.Context, *connect.Request[v1.ListDeadLettersRequest]) (*connect.Response[v1.ListDeadLettersResponse], error)
@@ -183,6 +205,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceListWorkersHandler := connect.NewUnaryHandler(
+		AdminServiceListWorkersProcedure,
+		svc.ListWorkers,
+		connect.WithSchema(adminServiceMethods.ByName("ListWorkers")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	adminServiceListDeadLettersHandler := connect.NewUnaryHandler(
 		AdminServiceListDeadLettersProcedure,
 		svc.ListDeadLetters,
@@ -208,6 +237,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceGetSystemStatusHandler.ServeHTTP(w, r)
 		case AdminServiceGetConfigProcedure:
 			adminServiceGetConfigHandler.ServeHTTP(w, r)
+		case AdminServiceListWorkersProcedure:
+			adminServiceListWorkersHandler.ServeHTTP(w, r)
 		case AdminServiceListDeadLettersProcedure:
 			adminServiceListDeadLettersHandler.ServeHTTP(w, r)
 		case AdminServiceRedriveDeadLettersProcedure:
@@ -229,6 +260,10 @@ func (UnimplementedAdminServiceHandler) GetSystemStatus(context.Context, *connec
 
 func (UnimplementedAdminServiceHandler) GetConfig(context.Context, *connect.Request[v1.GetConfigRequest]) (*connect.Response[v1.GetConfigResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.AdminService.GetConfig is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListWorkers(context.Context, *connect.Request[v1.ListWorkersRequest]) (*connect.Response[v1.ListWorkersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cns.v1.AdminService.ListWorkers is not implemented"))
 }
 
 func (UnimplementedAdminServiceHandler) ListDeadLetters(context.Context, *connect.Request[v1.ListDeadLettersRequest]) (*connect.Response[v1.ListDeadLettersResponse], error) {
