@@ -84,7 +84,7 @@ func submitNarratives(t *testing.T, b *bundle, hyps []string) []string {
 func checkSearch(t *testing.T, b *bundle, hyps, ids []string) {
 	t.Helper()
 	for i, h := range hyps {
-		res, err := b.grpc.SearchSNOs(context.Background(), authed(b.token, &cnsv1.SearchSNOsRequest{Query: h, K: 3}))
+		res, err := b.grpc.SearchSNOs(context.Background(), authed(b.token, &cnsv1.SearchSNOsRequest{Query: h, K: int32(len(hyps))}))
 		if err != nil {
 			t.Fatal(err)
 		}
