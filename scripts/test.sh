@@ -30,6 +30,15 @@ echo "== go test (race)"
 # -race doubles run time on 2 cores but catches what matters most in a concurrent service.
 go test -race -count=1 -timeout 15m ./...
 
+# FAISS (vector.backend faiss) is a native library behind the build tag `faiss`: install it (idempotent:
+# ~50 s the first time, instant after), then vet and test what the tag compiles. In cmd/cns only the FAISS
+# end-to-end tests run again; the rest of the package ran above.
+echo "== FAISS: install, then tests with -tags faiss"
+bash scripts/install-faiss.sh
+go vet -tags faiss ./vector/... ./cmd/cns/
+go test -race -count=1 -tags faiss -timeout 10m ./vector/faiss/
+go test -race -count=1 -tags faiss -timeout 10m -run 'Faiss' ./cmd/cns/
+
 echo "== fuzz (short, seed corpora committed)"
 for target in "FuzzDocument ./ingest/" "FuzzVerify ./auth/" "FuzzSubmitNarrative ./server/"; do
   set -- $target
