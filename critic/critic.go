@@ -185,7 +185,8 @@ func (e *Evaluator) WithWeights(w Weights) *Evaluator {
 }
 
 // Evaluate runs the grounding, logic and novelty critics on sno, in that order, and returns the trust
-// T = Σ wᵢ·sᵢ / Σ wᵢ with the three scores (each carrying its weight). NLI calls run one after another.
+// T = Σ wᵢ·sᵢ / Σ wᵢ with the three scores (each carrying its weight). NLI calls run one after another,
+// or all in one call when the NLI implements BatchNLI.
 // The error is non-nil only when the NLI or the index fails, ctx ends, or the input cannot be judged at
 // all (nil SNO, invalid weights, an SNO without embedding facing a non-empty population: EINVALID); it
 // names the step that failed.

@@ -19,6 +19,13 @@ const contradictionPenalty = 0.5
 // entailedThreshold is the per-claim score from which the explanation calls a claim "entailed".
 const entailedThreshold = 0.5
 
+// BatchNLI is implemented by NLI backends that classify many pairs in one call, e.g. concurrently within
+// a CPU budget (the cybertron transformer backend). Grounding then submits every (evidence, claim) pair of
+// the SNO at once instead of one call after another; the scores are the same.
+type BatchNLI interface {
+	ClassifyBatch(ctx context.Context, premises, hypotheses []string) ([]cns.Entailment, error)
+}
+
 // Grounding scores how well the evidence entails every claim of the reasoning graph, the root hypothesis
 // included.
 //
@@ -72,10 +79,37 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 		return cs, nil
 	}
 
+	// With a batch backend, classify every pair up front; the loop below then only reads the results.
+	var batched map[[2]int]cns.Entailment // (claim index, evidence index) → probabilities
+	if b, ok := e.nli.(BatchNLI); ok {
+		var premises, hypotheses []string
+		var keys [][2]int
+		for ci, c := range claims {
+			if strings.TrimSpace(c.Text) == "" {
+				continue
+			}
+			for _, i := range readable {
+				premises, hypotheses = append(premises, sno.Evidence[i].Content), append(hypotheses, c.Text)
+				keys = append(keys, [2]int{ci, i})
+			}
+		}
+		res, err := b.ClassifyBatch(ctx, premises, hypotheses)
+		if err == nil && len(res) != len(keys) {
+			err = cns.Errorf(cns.EINTERNAL, "NLI %s returned %d results for %d pairs", e.nli.Name(), len(res), len(keys))
+		}
+		if err != nil {
+			return cns.CriticScore{}, fmt.Errorf("grounding: classify %d claim-evidence pairs: %w", len(keys), err)
+		}
+		batched = make(map[[2]int]cns.Entailment, len(keys))
+		for j, k := range keys {
+			batched[k] = res[j]
+		}
+	}
+
 	var sum, sumEntail, maxContra float64
 	entailed := 0
 	weakestID, weakest := "", 2.0
-	for _, c := range claims {
+	for ci, c := range claims {
 		best, bestEntail := 0.0, 0.0
 		// A claim without text cannot be entailed by anything; asking NLI would only invite an error.
 		if strings.TrimSpace(c.Text) != "" {
@@ -84,7 +118,10 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 				if err := ctx.Err(); err != nil {
 					return cns.CriticScore{}, fmt.Errorf("grounding: classify claim %s: %w", c.ID, err)
 				}
-				p, err := e.nli.Classify(ctx, ev.Content, c.Text)
+				p, err := batched[[2]int{ci, i}], error(nil)
+				if batched == nil {
+					p, err = e.nli.Classify(ctx, ev.Content, c.Text)
+				}
 				if err != nil {
 					return cns.CriticScore{}, fmt.Errorf("grounding: classify claim %s against evidence %s: %w", c.ID, evidenceName(ev, i), err)
 				}

@@ -19,8 +19,12 @@ import (
 	"github.com/nlpodyssey/spago/nn"
 
 	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/critic"
 	"github.com/cns-dev/cns/nlp/cybertron/bertgen"
 )
+
+// The grounding critic sends all pairs of an SNO through ClassifyBatch.
+var _ critic.BatchNLI = (*NLI)(nil)
 
 // words is the vocabulary of the generated test models: enough for varied sentences, "##" pieces so
 // unknown words split, and accented forms to test lower-casing.
