@@ -93,6 +93,9 @@ type Store interface {
 	ListJobs(ctx context.Context, f JobFilter) ([]*Job, error)
 	// UnfinishedJobs returns the queued and running jobs of every project, oldest first.
 	UnfinishedJobs(ctx context.Context) ([]*Job, error)
+	// PurgeJobs deletes up to limit succeeded or failed jobs of any project created before the cutoff
+	// (job history retention) and returns how many it deleted. SNOs and unfinished jobs stay.
+	PurgeJobs(ctx context.Context, before time.Time, limit int) (int, error)
 
 	GetSNO(ctx context.Context, project, id string) (*SNO, error)
 	// PutSNO overwrites an existing SNO (status change, re-evaluation).

@@ -112,6 +112,8 @@ type Worker struct {
 	MaxAttempts  int           `koanf:"max_attempts"`
 	JobTimeout   time.Duration `koanf:"job_timeout"`
 	DrainTimeout time.Duration `koanf:"drain_timeout"`
+	// JobRetention is how long succeeded and failed jobs are kept (their SNOs stay).
+	JobRetention time.Duration `koanf:"job_retention"`
 }
 
 // Limits bound requests (see cns.Limits).
@@ -226,6 +228,7 @@ func Defaults() map[string]any {
 		"worker.max_attempts":        5,
 		"worker.job_timeout":         "60s",
 		"worker.drain_timeout":       "10s",
+		"worker.job_retention":       "168h",
 		"limits.max_backlog":         10000,
 		"limits.max_document_bytes":  1 << 20,
 		"limits.max_claims":          256,
@@ -530,6 +533,7 @@ func (c *Config) problems() []string {
 		"server.shutdown_timeout": c.Server.ShutdownTimeout, "server.watch_interval": c.Server.WatchInterval,
 		"worker.job_timeout": c.Worker.JobTimeout, "worker.drain_timeout": c.Worker.DrainTimeout,
 		"redis.heartbeat": c.Redis.Heartbeat, "redis.resync_interval": c.Redis.ResyncInterval,
+		"worker.job_retention": c.Worker.JobRetention,
 	}
 	for _, k := range sortedKeys(positiveDur) {
 		if positiveDur[k] <= 0 {

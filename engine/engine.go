@@ -26,6 +26,8 @@ type Config struct {
 	NewIndex func(dim int) cns.VectorIndex
 	// Notify, if set, tells other processes that an SNO changed (so their replicas follow).
 	Notify func(ctx context.Context, sno *cns.SNO, change string)
+	// OnEvaluate, if set, receives the duration of every critic evaluation (metrics).
+	OnEvaluate func(time.Duration)
 }
 
 // Engine builds, scores and indexes SNOs. Safe for concurrent use.
@@ -122,7 +124,11 @@ func (e *Engine) Build(ctx context.Context, job *cns.Job) (*cns.SNO, error) {
 
 func (e *Engine) score(ctx context.Context, sno *cns.SNO, eval *critic.Evaluator) error {
 	ref := critic.Reference{Index: e.index.For(sno.Project), TrustOf: e.trustOf(sno.Project)}
+	start := time.Now()
 	t, scores, err := eval.Evaluate(ctx, sno, ref)
+	if e.cfg.OnEvaluate != nil {
+		e.cfg.OnEvaluate(time.Since(start))
+	}
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}

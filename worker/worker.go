@@ -49,6 +49,8 @@ type Worker struct {
 	now    func() time.Time
 	// OnJobEnd, if set, is called after a job reaches a terminal state (metrics).
 	OnJobEnd func(job *cns.Job)
+	// OnDeadLetter, if set, is called for every dead-lettered command (metrics).
+	OnDeadLetter func(dl *cns.DeadLetter)
 	// AfterStore, if set, runs after a job's SNO is stored (the operational loop, see PairLoop).
 	AfterStore func(ctx context.Context, sno *cns.SNO)
 }
@@ -179,6 +181,9 @@ func (w *Worker) deadLetter(ctx context.Context, msg *message.Message, job *cns.
 	}
 	if err := w.store.AddDeadLetter(ctx, dl, job); err != nil {
 		return fmt.Errorf("dead-letter job: %w", err)
+	}
+	if w.OnDeadLetter != nil {
+		w.OnDeadLetter(dl)
 	}
 	w.log.Warn("job dead-lettered", zap.String("project", job.Project), zap.String("job_id", job.ID),
 		zap.String("dead_letter_id", dl.ID), zap.Int("deliveries", job.Attempts), zap.String("reason", reason))

@@ -212,8 +212,9 @@ func (m *Main) Open(ctx context.Context) error {
 			NoveltyAlpha: c.Critics.NoveltyAlpha, NoveltyBeta: c.Critics.NoveltyBeta, NoveltyK: c.Critics.NoveltyK,
 			TrustFloor: c.Critics.TrustFloor, MaxBranching: c.Critics.MaxBranching,
 		},
-		MinTrust: c.Admission.MinTrust,
-		NewIndex: vec.NewIndex,
+		MinTrust:   c.Admission.MinTrust,
+		NewIndex:   vec.NewIndex,
+		OnEvaluate: m.metrics.evaluated,
 	}
 	if m.mode() != ModeDev {
 		ecfg.Notify = indexsync.Announcer(m.pub, m.Log.Named("indexsync"))
@@ -222,10 +223,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := m.openLoop(c, nli); err != nil {
+	if err := m.engine.CheckEmbeddings(ctx); err != nil {
 		return err
 	}
-	if err := m.engine.CheckEmbeddings(ctx); err != nil {
+	if err := m.openLoop(c, nli); err != nil {
 		return err
 	}
 
@@ -266,6 +267,7 @@ func (m *Main) Open(ctx context.Context) error {
 		wk := worker.New(worker.Config{Concurrency: c.Worker.Concurrency, MaxAttempts: c.Worker.MaxAttempts, JobTimeout: c.Worker.JobTimeout},
 			m.store, m.engine, announce, m.Log.Named("worker"))
 		wk.OnJobEnd = m.metrics.jobEnded
+		wk.OnDeadLetter = m.metrics.deadLettered
 		wk.Register(m.router, subs...)
 		if m.loop != nil {
 			wk.AfterStore = m.loop.after.AfterStore
@@ -384,6 +386,9 @@ func (m *Main) Start(ctx context.Context) error {
 	if m.mode() == ModeWorker {
 		m.goBackground(func() { m.every(bg, c.Worker.ClaimIdle, m.sweep) })
 	}
+	if m.mode() == ModeWorker || m.mode() == ModeDev {
+		m.goBackground(func() { m.every(bg, min(time.Hour, c.Worker.JobRetention), m.purge) })
+	}
 	go func() {
 		if err := m.http.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.serveErr <- fmt.Errorf("http: %w", err)
@@ -428,6 +433,28 @@ func (m *Main) sweep(ctx context.Context) {
 	}
 	if n > 0 {
 		m.Log.Info("re-published stale jobs", zap.Int("jobs", n))
+	}
+}
+
+// purge deletes ended jobs older than worker.job_retention, in batches (several workers may run it at
+// once: each job is deleted once).
+func (m *Main) purge(ctx context.Context) {
+	before := time.Now().Add(-m.Config.Worker.JobRetention)
+	total := 0
+	for ctx.Err() == nil {
+		n, err := m.store.PurgeJobs(ctx, before, 1000)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.Log.Warn("job retention purge failed", zap.Error(err))
+			}
+			return
+		}
+		if total += n; n < 1000 {
+			break
+		}
+	}
+	if total > 0 {
+		m.Log.Info("purged ended jobs past retention", zap.Int("jobs", total))
 	}
 }
 

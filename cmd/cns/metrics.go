@@ -17,6 +17,8 @@ type metrics struct {
 	accepted *prometheus.CounterVec
 	finished *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	critics  prometheus.Histogram
+	dead     *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -28,12 +30,20 @@ func newMetrics() *metrics {
 			Help: "Jobs that reached a terminal state (dead-lettered jobs count as failed)."}, []string{"kind", "state"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cns_job_duration_seconds",
 			Help: "Time from acceptance to the end of a job.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"kind", "state"}),
+		critics: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cns_critic_evaluation_seconds",
+			Help: "Time to score one SNO with all critics.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cns_dead_letters_total",
+			Help: "Commands moved to the dead-letter stream."}, []string{"topic"}),
 	}
-	m.reg.MustRegister(m.accepted, m.finished, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.accepted, m.finished, m.latency, m.critics, m.dead, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 func (m *metrics) jobAccepted(j *cns.Job) { m.accepted.WithLabelValues(j.Kind.String()).Inc() }
+
+func (m *metrics) evaluated(d time.Duration) { m.critics.Observe(d.Seconds()) }
+
+func (m *metrics) deadLettered(dl *cns.DeadLetter) { m.dead.WithLabelValues(dl.Topic).Inc() }
 
 func (m *metrics) jobEnded(j *cns.Job) {
 	m.finished.WithLabelValues(j.Kind.String(), j.State.String()).Inc()

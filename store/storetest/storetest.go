@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) cns.Store) {
 		{"RoundTrip/Job", testRoundTripJob},
 		{"RoundTrip/SNO", testRoundTripSNO},
 		{"DeadLetters", testDeadLetters},
+		{"PurgeJobs", testPurgeJobs},
 		{"ContextCancelled", testContextCancelled},
 		{"Close", testClose},
 	}
