@@ -10,12 +10,15 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/dispatch"
+	"github.com/cns-dev/cns/internal/redistest"
 	"github.com/cns-dev/cns/pubsub"
 	"github.com/cns-dev/cns/store/bolt"
+	redisstore "github.com/cns-dev/cns/store/redis"
 	"github.com/cns-dev/cns/worker"
 )
 
@@ -44,34 +47,64 @@ func (b *builder) Build(_ context.Context, job *cns.Job) (*cns.SNO, error) {
 func (b *builder) Observe(*cns.SNO) {}
 
 type bundle struct {
-	store *bolt.Store
+	store cns.Store
 	disp  *dispatch.Dispatcher
 	b     *builder
 }
 
-func setup(t *testing.T, maxAttempts int) *bundle {
+func setup(t *testing.T, maxAttempts int) *bundle { return setupOn(t, maxAttempts, false) }
+
+// setupOn wires a worker to the embedded store and the in-process bus, or (onRedis) to a throwaway Redis
+// with the Redis store and Redis Streams subscribers, as `cns worker` does.
+func setupOn(t *testing.T, maxAttempts int, onRedis bool) *bundle {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "cns.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := zaptest.NewLogger(t)
-	bus := pubsub.NewInProcess(pubsub.NewZapLogger(log))
-	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, pubsub.NewZapLogger(log))
+	wlog := pubsub.NewZapLogger(log)
+	var (
+		st   cns.Store
+		pub  message.Publisher
+		subs []message.Subscriber
+	)
+	if onRedis {
+		srv := redistest.Start(t)
+		cfg := pubsub.RedisConfig{
+			NewClient: func() redis.UniversalClient { return redis.NewClient(&redis.Options{Addr: srv.Addr()}) },
+			Instance:  "test", ClaimIdle: 10 * time.Second, MaxLen: 10000,
+		}
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+		t.Cleanup(func() { rdb.Close() })
+		st = redisstore.New(rdb, "")
+		var err error
+		if pub, err = pubsub.NewRedisPublisher(cfg, wlog); err != nil {
+			t.Fatal(err)
+		}
+		if subs, err = pubsub.NewRedisCommandSubscribers(cfg, 2, wlog); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		bst, err := bolt.Open(filepath.Join(t.TempDir(), "cns.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = bst
+		bus := pubsub.NewInProcess(wlog)
+		pub, subs = bus, []message.Subscriber{bus}
+	}
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, wlog)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := &builder{fail: map[string]func() error{}}
 	w := worker.New(worker.Config{Concurrency: 2, MaxAttempts: maxAttempts, JobTimeout: 5 * time.Second}, st, b, nil, log)
-	w.Register(r, bus)
+	w.Register(r, subs...)
 	go r.Run(context.Background())
 	<-r.Running()
 	t.Cleanup(func() {
 		r.Close()
-		bus.Close()
+		pub.Close()
 		st.Close()
 	})
-	return &bundle{store: st, disp: &dispatch.Dispatcher{Store: st, Publisher: bus, Log: log}, b: b}
+	return &bundle{store: st, disp: &dispatch.Dispatcher{Store: st, Publisher: pub, Log: log}, b: b}
 }
 
 func (b *bundle) submit(t *testing.T, text string) string {
@@ -102,7 +135,15 @@ func waitState(t *testing.T, s cns.Store, id string) *cns.Job {
 
 func TestPanickingJobIsDeadLetteredAndRedriven(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 3)
+	for _, onRedis := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in-process", true: "redis"}[onRedis], func(t *testing.T) {
+			t.Parallel()
+			testPanicking(t, setupOn(t, 3, onRedis))
+		})
+	}
+}
+
+func testPanicking(t *testing.T, b *bundle) {
 	var panics atomic.Int64
 	b.b.fail["panic"] = func() error {
 		if panics.Load() < 3 {
