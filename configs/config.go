@@ -70,6 +70,14 @@ type Redis struct {
 	// ResyncInterval is how often a process rebuilds its in-memory index replica from the store, to
 	// recover events it missed.
 	ResyncInterval time.Duration `koanf:"resync_interval"`
+	// CAFile verifies the server certificate of a rediss:// URL (default: the system roots).
+	CAFile string `koanf:"ca_file"`
+	// Insecure allows a plaintext redis:// URL in production (Redis on the same host or a private link).
+	Insecure bool `koanf:"insecure"`
+	// EncryptionKeys are AES-256 keys (base64, 32 bytes) by id; EncryptionKeyID names the one new
+	// records are written with. Records written with older keys stay readable while their key is listed.
+	EncryptionKeys  map[string]string `koanf:"encryption_keys"`
+	EncryptionKeyID string            `koanf:"encryption_key_id"`
 }
 
 // Log configures zap.
@@ -85,6 +93,9 @@ type Auth struct {
 	ClockSkew time.Duration      `koanf:"clock_skew"`
 	// DevProject is the project `cns dev` creates a secret and an admin token for.
 	DevProject string `koanf:"dev_project"`
+	// RevocationFile lists revoked token ids (the jti printed by `cns token`), one per line; it is
+	// re-read when it changes.
+	RevocationFile string `koanf:"revocation_file"`
 }
 
 // Project is one tenant's auth settings.
@@ -94,12 +105,26 @@ type Project struct {
 
 // Server configures the HTTP listener.
 type Server struct {
+	TLS               TLS           `koanf:"tls"`
 	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
 	IdleTimeout       time.Duration `koanf:"idle_timeout"`
 	ShutdownTimeout   time.Duration `koanf:"shutdown_timeout"`
 	MaxRequestBytes   int           `koanf:"max_request_bytes"`
 	WatchInterval     time.Duration `koanf:"watch_interval"`
 }
+
+// TLS configures the API listener's TLS. A certificate and key turn it on (reloaded on SIGHUP); a client
+// CA file also requires and verifies client certificates (mTLS). Production refuses plaintext unless
+// Insecure says TLS is terminated elsewhere (a proxy on the same host).
+type TLS struct {
+	CertFile     string `koanf:"cert_file"`
+	KeyFile      string `koanf:"key_file"`
+	ClientCAFile string `koanf:"client_ca_file"`
+	Insecure     bool   `koanf:"insecure"`
+}
+
+// Enabled reports whether the listener serves TLS.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 // Worker configures command processing.
 type Worker struct {
@@ -118,6 +143,12 @@ type Worker struct {
 
 // Limits bound requests (see cns.Limits).
 type Limits struct {
+	// RequestsPerSecond and Burst bound each project's API calls (a token bucket per project and API
+	// process); 0 turns the limit off.
+	RequestsPerSecond float64 `koanf:"requests_per_second"`
+	Burst             int     `koanf:"burst"`
+	// MaxActiveJobs bounds a project's queued and running jobs; 0 turns the limit off.
+	MaxActiveJobs int `koanf:"max_active_jobs"`
 	// MaxBacklog is the command backlog (undelivered + unacknowledged) above which ingest calls fail
 	// fast with ResourceExhausted instead of growing Redis without bound.
 	MaxBacklog       int `koanf:"max_backlog"`
@@ -213,6 +244,17 @@ func Defaults() map[string]any {
 		"redis.stream_maxlen":        1000000,
 		"redis.heartbeat":            "10s",
 		"redis.resync_interval":      "5m",
+		"redis.ca_file":              "",
+		"redis.insecure":             false,
+		"redis.encryption_key_id":    "",
+		"server.tls.cert_file":       "",
+		"server.tls.key_file":        "",
+		"server.tls.client_ca_file":  "",
+		"server.tls.insecure":        false,
+		"auth.revocation_file":       "",
+		"limits.requests_per_second": 0.0,
+		"limits.burst":               50,
+		"limits.max_active_jobs":     0,
 		"log.level":                  "info",
 		"log.format":                 "json",
 		"auth.clock_skew":            "30s",
@@ -284,7 +326,7 @@ func Defaults() map[string]any {
 
 // secretKey reports whether a key holds a secret (redacted everywhere it is shown).
 func secretKey(k string) bool {
-	return strings.HasSuffix(k, ".secret") || k == "dashboard.session_key" || strings.HasSuffix(k, ".password_hash") ||
+	return strings.HasSuffix(k, ".secret") || k == "dashboard.session_key" || encryptionKey.MatchString(k) || strings.HasSuffix(k, ".password_hash") ||
 		k == "synthesis.llm.api_key"
 }
 
@@ -432,8 +474,10 @@ func Load(o Options) (*Loaded, error) {
 }
 
 var (
-	projectKey  = regexp.MustCompile(`^auth\.projects\.[a-z0-9][a-z0-9_-]{0,62}\.secret$`)
-	projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	projectKey = regexp.MustCompile(`^auth\.projects\.[a-z0-9][a-z0-9_-]{0,62}\.secret$`)
+	// encryptionKey matches redis.encryption_keys.<id>.
+	encryptionKey = regexp.MustCompile(`^redis\.encryption_keys\.[a-z0-9][a-z0-9_-]{0,31}$`)
+	projectName   = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	// dashboardUserKey matches the keys of dashboard.users.<name>.
 	dashboardUserKey = regexp.MustCompile(`^dashboard\.users\.[a-z0-9][a-z0-9_-]{0,62}\.(password_hash|role|project)$`)
 	bcryptHash       = regexp.MustCompile(`^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$`)
@@ -442,7 +486,7 @@ var (
 // mapKey reports whether key is an entry of one of the configuration's maps (project secrets, dashboard
 // users), which have no defaults to be recognised by.
 func mapKey(key string) bool {
-	return projectKey.MatchString(key) || dashboardUserKey.MatchString(key)
+	return projectKey.MatchString(key) || dashboardUserKey.MatchString(key) || encryptionKey.MatchString(key)
 }
 
 // Problems is every problem found in a configuration.
@@ -502,6 +546,7 @@ func (c *Config) problems() []string {
 			add("redis.url: must be redis://host:port or rediss://host:port")
 		}
 	}
+	p = append(p, c.securityProblems()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -632,6 +677,65 @@ func (d *Dashboard) problems() []string {
 		if u.Project != "" && !projectName.MatchString(u.Project) {
 			add("dashboard.users.%s.project: %q is not a valid project name", name, u.Project)
 		}
+	}
+	return p
+}
+
+// securityProblems checks TLS, encryption keys and rate limits in every profile, and the production
+// profile's refusals: every problem is listed so an operator fixes them in one go.
+func (c *Config) securityProblems() []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	t := c.Server.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		add("server.tls: cert_file and key_file go together")
+	}
+	if t.ClientCAFile != "" && !t.Enabled() {
+		add("server.tls.client_ca_file: mTLS needs server.tls.cert_file and key_file")
+	}
+	for key, f := range map[string]string{"server.tls.cert_file": t.CertFile, "server.tls.key_file": t.KeyFile,
+		"server.tls.client_ca_file": t.ClientCAFile, "redis.ca_file": c.Redis.CAFile, "auth.revocation_file": c.Auth.RevocationFile} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			add("%s: %s cannot be read", key, f)
+		}
+	}
+	for id, k := range c.Redis.EncryptionKeys {
+		if b, err := base64.StdEncoding.DecodeString(k); err != nil || len(b) != 32 {
+			add("redis.encryption_keys.%s: must be 32 bytes, base64", id)
+		}
+	}
+	if c.Redis.EncryptionKeyID != "" {
+		if _, ok := c.Redis.EncryptionKeys[c.Redis.EncryptionKeyID]; !ok {
+			add("redis.encryption_key_id: %q is not in redis.encryption_keys", c.Redis.EncryptionKeyID)
+		}
+	} else if len(c.Redis.EncryptionKeys) > 0 {
+		add("redis.encryption_key_id: name the key new records are written with")
+	}
+	if c.Limits.RequestsPerSecond < 0 || math.IsNaN(c.Limits.RequestsPerSecond) || c.Limits.Burst < 1 || c.Limits.MaxActiveJobs < 0 {
+		add("limits: requests_per_second and max_active_jobs must be ≥ 0, burst ≥ 1")
+	}
+	if c.Profile != ProfileProduction {
+		return p
+	}
+	if len(c.Auth.Projects) == 0 {
+		add("auth.projects: production needs at least one project secret (CNS_AUTH__PROJECTS__<NAME>__SECRET)")
+	}
+	if c.Dashboard.SessionKey == "" {
+		add("dashboard.session_key: production needs a session key for admin sign-in (32 random bytes, base64)")
+	}
+	if c.Redis.URL == "" {
+		add("redis.url: production runs on Redis (CNS_REDIS_URL)")
+	} else if strings.HasPrefix(c.Redis.URL, "redis://") && !c.Redis.Insecure {
+		add("redis.url: production needs rediss:// (TLS), or redis.insecure: true for Redis on a private link")
+	}
+	if !t.Enabled() && !t.Insecure {
+		add("server.tls: production needs cert_file and key_file, or server.tls.insecure: true behind a TLS proxy")
+	}
+	if w := c.Critics.Weights; w != (Weights{}) && (w.Grounding == 0 || w.Logic == 0) {
+		add("critics.weights: production weights must give grounding and logic a positive weight")
 	}
 	return p
 }

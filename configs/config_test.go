@@ -97,10 +97,42 @@ func TestReadmeListsEveryKey(t *testing.T) {
 
 func TestShippedFilesAreValid(t *testing.T) {
 	t.Parallel()
-	for _, f := range []string{"dev.yaml", "production.example.yaml"} {
-		_, err := configs.Load(configs.Options{File: f, Environ: env()})
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	prod := env("CNS_AUTH__PROJECTS__ACME__SECRET="+key, "CNS_DASHBOARD_SESSION_KEY="+key, "CNS_SERVER_TLS_INSECURE=true")
+	for f, environ := range map[string]func() []string{"dev.yaml": env(), "production.example.yaml": prod} {
+		_, err := configs.Load(configs.Options{File: f, Environ: environ})
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// TestProductionRefusals: a production configuration missing everything lists every problem at once.
+func TestProductionRefusals(t *testing.T) {
+	t.Parallel()
+	_, err := configs.Load(configs.Options{Environ: env("CNS_PROFILE=production", "CNS_REDIS_URL=redis://10.0.0.5:6379",
+		"CNS_AUTH__PROJECTS__ACME__SECRET=c2hvcnQtc2VjcmV0LTE2Ynl0ZXM=", "CNS_CRITICS_WEIGHTS_NOVELTY=1",
+		"CNS_SERVER_TLS_CLIENT_CA_FILE=/nonexistent/ca.pem", "CNS_REDIS__ENCRYPTION_KEYS__K1=dG9vIHNob3J0")})
+	list, ok := configs.AsProblems(err)
+	if !ok {
+		t.Fatalf("want problems, got %v", err)
+	}
+	for _, want := range []string{"auth.projects.acme.secret", "dashboard.session_key", "redis.url: production needs rediss://",
+		"server.tls: production needs", "critics.weights", "server.tls.client_ca_file", "redis.encryption_keys.k1", "redis.encryption_key_id"} {
+		found := false
+		for _, p := range list {
+			found = found || strings.Contains(p, want)
+		}
+		if !found {
+			t.Errorf("problem %q not reported in:\n%s", want, strings.Join(list, "\n"))
+		}
+	}
+	// The same production settings, complete, load.
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	_, err = configs.Load(configs.Options{Environ: env("CNS_PROFILE=production", "CNS_REDIS_URL=rediss://redis.internal:6380",
+		"CNS_AUTH__PROJECTS__ACME__SECRET="+key, "CNS_DASHBOARD_SESSION_KEY="+key, "CNS_SERVER_TLS_INSECURE=true",
+		"CNS_REDIS__ENCRYPTION_KEYS__K1="+key, "CNS_REDIS_ENCRYPTION_KEY_ID=k1")})
+	if err != nil {
+		t.Fatalf("complete production configuration refused: %v", err)
 	}
 }
