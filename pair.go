@@ -145,9 +145,11 @@ type PairStore interface {
 	// ClaimSynthesis atomically claims the pair (job.Synthesis.A, job.Synthesis.B) for
 	// job.Synthesis.Generator and stores the job exactly as CreateJob does (job.Kind must be
 	// JobSynthesizePair with A < B, else EINVALID). When the pair already holds a claim for that
-	// generator nothing is written and the claiming job is returned with created=false. A claim never
-	// expires and nothing removes it, so across all processes a pair is synthesized at most once per
-	// generator version.
+	// generator nothing is written and the claiming job is returned with created=false; when job history
+	// retention (PurgeJobs) has deleted that job, what is returned is a job carrying only its id,
+	// project, kind and a synthesis input of the pair and generator (state unspecified, Auto false). A claim never expires and nothing removes it
+	// (PurgeJobs neither), so across all processes a pair is synthesized at most once per generator
+	// version.
 	ClaimSynthesis(ctx context.Context, job *Job) (stored *Job, created bool, err error)
 	// SynthesisClaim returns the id of the job holding the pair's claim for generator (ENOTFOUND when the
 	// pair was never claimed for it). a and b may be given in either order.

@@ -360,7 +360,12 @@ func (s *Store) ClaimSynthesis(ctx context.Context, job *cns.Job) (*cns.Job, boo
 		claims := tx.Bucket(bucketClaims)
 		if id := claims.Get(ck); id != nil {
 			j, err := getJob(b, job.Project, string(id))
-			if err != nil {
+			switch {
+			case cns.ErrorCode(err) == cns.ENOTFOUND:
+				// Purged by job history retention: the claim outlives its job.
+				in := cns.SynthesisInput{A: job.Synthesis.A, B: job.Synthesis.B, Generator: job.Synthesis.Generator}
+				j = &cns.Job{ID: string(id), Project: job.Project, Kind: cns.JobSynthesizePair, Synthesis: &in}
+			case err != nil:
 				return fmt.Errorf("synthesis claim names job %q: %v", id, err)
 			}
 			existing = j

@@ -33,6 +33,7 @@ func RunPairs(t *testing.T, open func(t *testing.T) PairStore) {
 		{"Pairs/Invalid", testPairInvalid},
 		{"ClaimSynthesis", testClaimSynthesis},
 		{"ClaimSynthesis/Concurrent", testClaimSynthesisConcurrent},
+		{"ClaimSynthesis/PurgedJob", testClaimSynthesisPurged},
 		{"ConsumeQuota", testConsumeQuota},
 		{"ConsumeQuota/Concurrent", testConsumeQuotaConcurrent},
 	}
@@ -413,6 +414,38 @@ func testClaimSynthesis(t *testing.T, s PairStore) {
 		_, _, err := s.ClaimSynthesis(ctx, j)
 		wantCode(t, "ClaimSynthesis "+name, err, cns.EINVALID)
 	}
+}
+
+// testClaimSynthesisPurged: job history retention deletes the claiming job; the claim stays.
+func testClaimSynthesisPurged(t *testing.T, s PairStore) {
+	ctx := t.Context()
+	first := synthesisJob("p1", "j1", "a", "b", "g@1", at(1))
+	if _, created, err := s.ClaimSynthesis(ctx, first); err != nil || !created {
+		t.Fatalf("claim: %v %v", created, err)
+	}
+	done := mustGetJob(t, s, "p1", "j1")
+	done.State = cns.JobSucceeded
+	if err := s.UpdateJob(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PurgeJobs(ctx, at(10), 0); err != nil || n != 1 {
+		t.Fatalf("PurgeJobs: %d, %v", n, err)
+	}
+	stored, created, err := s.ClaimSynthesis(ctx, synthesisJob("p1", "j2", "b", "c", "g@1", at(11)))
+	if err != nil || !created {
+		t.Fatalf("another pair: %v %v", created, err)
+	}
+	stored, created, err = s.ClaimSynthesis(ctx, synthesisJob("p1", "j3", "a", "b", "g@1", at(12)))
+	if err != nil || created {
+		t.Fatalf("claim of a pair whose job was purged: created=%v err=%v", created, err)
+	}
+	want := &cns.Job{ID: "j1", Project: "p1", Kind: cns.JobSynthesizePair, Synthesis: &cns.SynthesisInput{A: "a", B: "b", Generator: "g@1"}}
+	wantEqual(t, "job returned for a purged claim", want, stored)
+	if id, err := s.SynthesisClaim(ctx, "p1", "a", "b", "g@1"); err != nil || id != "j1" {
+		t.Fatalf("SynthesisClaim after the purge = %q, %v", id, err)
+	}
+	_, err = s.GetJob(ctx, "p1", "j3")
+	wantCode(t, "job of the refused claim", err, cns.ENOTFOUND)
 }
 
 func testClaimSynthesisConcurrent(t *testing.T, s PairStore) {
