@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +32,7 @@ import (
 	"github.com/cns-dev/cns/server"
 	"github.com/cns-dev/cns/store/bolt"
 	redisstore "github.com/cns-dev/cns/store/redis"
+	"github.com/cns-dev/cns/tlsconf"
 	"github.com/cns-dev/cns/web"
 	"github.com/cns-dev/cns/worker"
 )
@@ -81,6 +83,7 @@ type Main struct {
 	closeOne   sync.Once
 	vecClose   func() error // saves and frees the vector indexes; nil for the exact index
 	queueCache queueCache
+	tls        *tlsconf.Reloader
 	dash       *web.Dashboard
 }
 
@@ -132,6 +135,9 @@ func newRedisClient(c *configs.Config) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("redis.url: %w", err)
 		}
 		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = dial, rw, rw, 1
+		if err := redisTLS(c, o.TLSConfig); err != nil {
+			return nil, err
+		}
 		return redis.NewClusterClient(o), nil
 	}
 	o, err := redis.ParseURL(c.Redis.URL)
@@ -139,7 +145,25 @@ func newRedisClient(c *configs.Config) (redis.UniversalClient, error) {
 		return nil, fmt.Errorf("redis.url: %w", err)
 	}
 	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = dial, rw, rw, 1
+	if err := redisTLS(c, o.TLSConfig); err != nil {
+		return nil, err
+	}
 	return redis.NewClient(o), nil
+}
+
+// redisTLS completes the TLS configuration of a rediss:// URL (tc is nil for redis://) with the
+// configured CA bundle.
+func redisTLS(c *configs.Config, tc *tls.Config) error {
+	if tc == nil || c.Redis.CAFile == "" {
+		return nil
+	}
+	pool, err := tlsconf.CertPool(c.Redis.CAFile)
+	if err != nil {
+		return fmt.Errorf("redis.ca_file: %w", err)
+	}
+	tc.RootCAs = pool
+	tc.MinVersion = tls.VersionTLS12
+	return nil
 }
 
 // Open opens the store, the bus and the engine, and binds the listener. It does not serve yet.
@@ -298,10 +322,33 @@ func (m *Main) Open(ctx context.Context) error {
 		IdleTimeout:       c.Server.IdleTimeout,
 		ErrorLog:          zap.NewStdLog(m.Log.Named("http")),
 	}
+	if t := c.Server.TLS; t.Enabled() {
+		if m.tls, err = tlsconf.NewReloader(t.CertFile, t.KeyFile); err != nil {
+			return err
+		}
+		if m.http.TLSConfig, err = tlsconf.Server(m.tls, t.ClientCAFile); err != nil {
+			return fmt.Errorf("server.tls.client_ca_file: %w", err)
+		}
+		protocols = http.Protocols{}
+		protocols.SetHTTP1(true)
+		protocols.SetHTTP2(true)
+	}
 	m.listener, err = net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	return nil
+}
+
+// Reload re-reads what can change without a restart (SIGHUP): the TLS certificate.
+func (m *Main) Reload() error {
+	if m.tls == nil {
+		return nil
+	}
+	if err := m.tls.Reload(); err != nil {
+		return err
+	}
+	m.Log.Info("TLS certificate reloaded")
 	return nil
 }
 
@@ -390,7 +437,13 @@ func (m *Main) Start(ctx context.Context) error {
 		m.goBackground(func() { m.every(bg, min(time.Hour, c.Worker.JobRetention), m.purge) })
 	}
 	go func() {
-		if err := m.http.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if m.tls != nil {
+			err = m.http.ServeTLS(m.listener, "", "") // the certificate comes from TLSConfig.GetCertificate
+		} else {
+			err = m.http.Serve(m.listener)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.serveErr <- fmt.Errorf("http: %w", err)
 		}
 	}()
@@ -462,7 +515,12 @@ func (m *Main) purge(ctx context.Context) {
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // URL is the base URL of the process.
-func (m *Main) URL() string { return "http://" + m.Addr() }
+func (m *Main) URL() string {
+	if m.tls != nil {
+		return "https://" + m.Addr()
+	}
+	return "http://" + m.Addr()
+}
 
 // Errors reports a failure of the HTTP server or the router after Start.
 func (m *Main) Errors() <-chan error { return m.serveErr }

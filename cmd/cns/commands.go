@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -132,14 +134,24 @@ Press Ctrl-C to stop.
 `, m.URL(), tokenPath, cfg.Auth.DevProject)
 	}
 
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down: draining requests and jobs")
-	case err := <-m.Errors():
-		m.Close(context.Background())
-		return err
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			if err := m.Reload(); err != nil {
+				log.Error("reload failed; keeping the previous certificate", zap.Error(err))
+			}
+			continue
+		case <-ctx.Done():
+			log.Info("shutting down: draining requests and jobs")
+		case err := <-m.Errors():
+			m.Close(context.Background())
+			return err
+		}
+		return m.Close(context.Background())
 	}
-	return m.Close(context.Background())
 }
 
 func runToken(args []string, stdout, stderr io.Writer, getenv func(string) string) error {

@@ -6,6 +6,8 @@ package redistest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -23,10 +25,11 @@ import (
 
 // Server is one redis-server process.
 type Server struct {
-	Port int
-	Dir  string
-	args []string
-	cmd  *exec.Cmd
+	Port  int
+	Dir   string
+	args  []string
+	cmd   *exec.Cmd
+	tlsCA string // set for a TLS-only server: readiness is checked over TLS
 }
 
 // FreePort returns a TCP port that was free a moment ago.
@@ -55,6 +58,26 @@ func Launch(dir string, extra ...string) (*Server, error) {
 	return s, s.start()
 }
 
+// StartTLS starts redis-server serving only TLS (no plaintext port) with the given certificate and key;
+// clients are not asked for certificates. Addr is the TLS port.
+func StartTLS(t testing.TB, certFile, keyFile, caFile string) *Server {
+	t.Helper()
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := &Server{Port: port, Dir: dir, tlsCA: caFile}
+	s.args = []string{"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", caFile, "--tls-auth-clients", "no",
+		"--appendonly", "yes", "--save", "", "--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log")}
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Kill)
+	return s
+}
+
 func (s *Server) start() error {
 	s.cmd = exec.Command("redis-server", s.args...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -62,7 +85,17 @@ func (s *Server) start() error {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	c := redis.NewClient(&redis.Options{Addr: s.Addr(), DialTimeout: 200 * time.Millisecond})
+	o := &redis.Options{Addr: s.Addr(), DialTimeout: 200 * time.Millisecond}
+	if s.tlsCA != "" {
+		pem, err := os.ReadFile(s.tlsCA)
+		if err != nil {
+			return err
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		o.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	c := redis.NewClient(o)
 	defer c.Close()
 	for time.Now().Before(deadline) {
 		if err := c.Ping(context.Background()).Err(); err == nil {
