@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -151,6 +152,26 @@ func newRedisClient(c *configs.Config) (redis.UniversalClient, error) {
 	return redis.NewClient(o), nil
 }
 
+// storeOptions turns on encryption at rest when redis.encryption_key_id is set.
+func storeOptions(c *configs.Config) ([]redisstore.Option, error) {
+	if c.Redis.EncryptionKeyID == "" {
+		return nil, nil
+	}
+	keys := map[string][]byte{}
+	for id, k := range c.Redis.EncryptionKeys {
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			return nil, fmt.Errorf("redis.encryption_keys.%s: not base64", id)
+		}
+		keys[id] = b
+	}
+	ring, err := redisstore.NewKeyring(keys, c.Redis.EncryptionKeyID)
+	if err != nil {
+		return nil, fmt.Errorf("encryption keys: %w", err)
+	}
+	return []redisstore.Option{redisstore.WithKeyring(ring)}, nil
+}
+
 // redisTLS completes the TLS configuration of a rediss:// URL (tc is nil for redis://) with the
 // configured CA bundle.
 func redisTLS(c *configs.Config, tc *tls.Config) error {
@@ -210,7 +231,11 @@ func (m *Main) Open(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("connect to redis %s: %w", configs.RedactURL(c.Redis.URL), err)
 		}
-		m.store = redisstore.New(rdb, "")
+		opts, err := storeOptions(c)
+		if err != nil {
+			return err
+		}
+		m.store = redisstore.New(rdb, "", opts...)
 		m.pub, err = pubsub.NewRedisPublisher(m.redisBus(), wlog)
 		if err != nil {
 			return err

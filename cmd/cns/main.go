@@ -50,6 +50,7 @@ Usage:
   cns reindex [--data DIR] [--config FILE]                  re-embed every stored SNO with the configured embedder
   cns models convert [--force] DIR                          convert a Hugging Face BERT (pytorch_model.bin) for nlp.backend cybertron
   cns calibrate pairs [--data DIR] [--only scifact]        calibrate the pair thresholds (SciFact train) and report on dev
+  cns keys rotate [--config FILE]                           re-encrypt Redis records with redis.encryption_key_id
   cns version                                               print the version
 
 Run "cns COMMAND --help" for a command's flags. Configuration: configs/README.md.
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runModels(args[1:], stdout, stderr)
 	case "calibrate":
 		return runCalibrate(ctx, args[1:], stdout, stderr, getenv)
+	case "keys":
+		return runKeys(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "cns", version)
 		return nil

@@ -63,7 +63,11 @@ func (s *Store) AddDeadLetter(ctx context.Context, dl *cns.DeadLetter, job *cns.
 		if err != nil {
 			return wrap(op, fmt.Errorf("encode job: %w", err))
 		}
-		args = []any{rec, job.ID, micros(job.CreatedAt), si}
+		sealed, err := s.ring.seal(rec, s.k.job(job.Project, job.ID))
+		if err != nil {
+			return wrap(op, err)
+		}
+		args = []any{sealed, job.ID, micros(job.CreatedAt), si}
 		keys = s.k.jobKeys(job.Project, job.ID)
 	}
 	keys = append(keys, s.k.deadLetters(dl.Project))

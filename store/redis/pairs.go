@@ -82,7 +82,7 @@ func (s *Store) GetSNOs(ctx context.Context, project string, ids []string) ([]*c
 	for i, id := range ids {
 		keys[i] = s.k.sno(project, id)
 	}
-	snos, err := getMany(ctx, s.rdb, keys, record.DecodeSNO)
+	snos, err := getMany(ctx, s.rdb, keys, opener(s, record.DecodeSNO))
 	return snos, wrap(op, err)
 }
 
@@ -131,6 +131,9 @@ func (s *Store) PutPairs(ctx context.Context, pairs []*cns.Pair) error {
 			if err != nil {
 				return wrap(op, fmt.Errorf("encode pair: %w", err))
 			}
+			if rec, err = s.ring.seal(rec, s.k.pair(project, p.A, p.B)); err != nil {
+				return wrap(op, err)
+			}
 			keys = append(keys, s.k.pair(project, p.A, p.B), s.k.snoPairs(project, p.A), s.k.snoPairs(project, p.B))
 			args = append(args, rec, pairMember(p.A, p.B), -p.Potential)
 		}
@@ -170,7 +173,7 @@ func (s *Store) ListPairs(ctx context.Context, f cns.PairFilter) ([]*cns.Pair, e
 		a, b, _ := strings.Cut(m.Member.(string), "\x00")
 		keys = append(keys, s.k.pair(f.Project, a, b))
 	}
-	pairs, err := getMany(ctx, s.rdb, keys, record.DecodePair)
+	pairs, err := getMany(ctx, s.rdb, keys, opener(s, record.DecodePair))
 	return pairs, wrap(op, err)
 }
 
@@ -225,13 +228,22 @@ func (s *Store) ClaimSynthesis(ctx context.Context, job *cns.Job) (*cns.Job, boo
 	}
 	keys := []string{s.k.claim(job.Project, in.A, in.B, in.Generator), s.k.job(job.Project, job.ID), ik,
 		s.k.jobs(job.Project), s.k.jobState(job.Project, job.State)}
-	res, err := claimSynthesis.Run(ctx, s.rdb, keys, rec, job.ID, micros(job.CreatedAt), hasIdem, int(IdempotencyTTL.Seconds())).Slice()
+	sealed, err := s.ring.seal(rec, keys[1])
+	if err != nil {
+		return nil, false, wrap(op, err)
+	}
+	res, err := claimSynthesis.Run(ctx, s.rdb, keys, sealed, job.ID, micros(job.CreatedAt), hasIdem, int(IdempotencyTTL.Seconds())).Slice()
 	if err != nil {
 		return nil, false, wrap(op, err)
 	}
 	switch res[0].(int64) {
 	case 0, 2:
 		existing, err := s.GetJob(ctx, job.Project, res[1].(string))
+		if res[0].(int64) == 0 && cns.ErrorCode(err) == cns.ENOTFOUND {
+			// The claim outlives its job (job history retention): answer with what the claim knows.
+			return &cns.Job{ID: res[1].(string), Project: job.Project, Kind: cns.JobSynthesizePair,
+				Synthesis: &cns.SynthesisInput{A: in.A, B: in.B, Generator: in.Generator}}, false, nil
+		}
 		if err != nil {
 			return nil, false, wrap(op, fmt.Errorf("synthesis claim names job %v: %v", res[1], err))
 		}

@@ -41,13 +41,41 @@ const IdempotencyTTL = 24 * time.Hour
 type Store struct {
 	rdb    redis.UniversalClient
 	k      keyspace
+	ring   *Keyring // nil: records are stored in plaintext
 	closed atomic.Bool
 }
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithKeyring encrypts job, SNO and pair records at rest.
+func WithKeyring(k *Keyring) Option { return func(s *Store) { s.ring = k } }
+
 // New returns a store over rdb whose keys start with namespace (usually ""). The caller owns rdb and
 // closes it after Close.
-func New(rdb redis.UniversalClient, namespace string) *Store {
-	return &Store{rdb: rdb, k: keyspace(namespace)}
+func New(rdb redis.UniversalClient, namespace string, opts ...Option) *Store {
+	s := &Store{rdb: rdb, k: keyspace(namespace)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// opener returns a decode function that first opens a (possibly) sealed record stored under key.
+func opener[T any](s *Store, decode func([]byte) (T, error)) func(key string, b []byte) (T, error) {
+	return func(key string, b []byte) (T, error) {
+		var zero T
+		plain, err := s.ring.open(b, key)
+		if err != nil {
+			// Not the connection's fault (wrap would call it unavailable): a key is missing or data is bad.
+			return zero, cns.Errorf(cns.EINTERNAL, "%s: %v", key, err)
+		}
+		v, err := decode(plain)
+		if err != nil {
+			return zero, cns.Errorf(cns.EINTERNAL, "%s: %v", key, err)
+		}
+		return v, nil
+	}
 }
 
 // Close implements cns.Store: later calls fail. The client is the caller's to close.
@@ -293,7 +321,11 @@ func (s *Store) CreateJob(ctx context.Context, job *cns.Job) (*cns.Job, bool, er
 		hasIdem, ik = "1", s.k.idem(job.Project, job.IdempotencyKey)
 	}
 	keys := []string{s.k.job(job.Project, job.ID), ik, s.k.jobs(job.Project), s.k.jobState(job.Project, job.State)}
-	res, err := createJob.Run(ctx, s.rdb, keys, rec, job.ID, micros(job.CreatedAt), hasIdem, int(IdempotencyTTL.Seconds())).Slice()
+	sealed, err := s.ring.seal(rec, keys[0])
+	if err != nil {
+		return nil, false, wrap(op, err)
+	}
+	res, err := createJob.Run(ctx, s.rdb, keys, sealed, job.ID, micros(job.CreatedAt), hasIdem, int(IdempotencyTTL.Seconds())).Slice()
 	if err != nil {
 		return nil, false, wrap(op, err)
 	}
@@ -323,14 +355,15 @@ func (s *Store) GetJob(ctx context.Context, project, id string) (*cns.Job, error
 	if err := checkProject(project); err != nil {
 		return nil, wrap(op, err)
 	}
-	b, err := s.rdb.Get(ctx, s.k.job(project, id)).Bytes()
+	key := s.k.job(project, id)
+	b, err := s.rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, wrap(op, cns.Errorf(cns.ENOTFOUND, "job %q not found", id))
 	}
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	j, err := record.DecodeJob(b)
+	j, err := opener(s, record.DecodeJob)(key, b)
 	return j, wrap(op, err)
 }
 
@@ -351,7 +384,11 @@ func (s *Store) UpdateJob(ctx context.Context, job *cns.Job) error {
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode job: %w", err))
 	}
-	n, err := updateJob.Run(ctx, s.rdb, s.k.jobKeys(job.Project, job.ID), rec, job.ID, micros(job.CreatedAt), si).Int()
+	sealed, err := s.ring.seal(rec, s.k.job(job.Project, job.ID))
+	if err != nil {
+		return wrap(op, err)
+	}
+	n, err := updateJob.Run(ctx, s.rdb, s.k.jobKeys(job.Project, job.ID), sealed, job.ID, micros(job.CreatedAt), si).Int()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -398,6 +435,12 @@ func (s *Store) CompleteJob(ctx context.Context, job *cns.Job, sno *cns.SNO) err
 	}
 	si, _ := stateIndex(cns.JobSucceeded)
 	keys := append(s.k.jobKeys(j.Project, j.ID), s.k.snoKeys(sno.Project, sno.ID)...)
+	if jrec, err = s.ring.seal(jrec, s.k.job(j.Project, j.ID)); err != nil {
+		return wrap(op, err)
+	}
+	if srec, err = s.ring.seal(srec, s.k.sno(sno.Project, sno.ID)); err != nil {
+		return wrap(op, err)
+	}
 	n, err := completeJob.Run(ctx, s.rdb, keys, jrec, j.ID, micros(j.CreatedAt), si, srec, sno.ID, sno.Trust, st, evidenceArg(sno)).Int()
 	if err != nil {
 		return wrap(op, err)
@@ -425,6 +468,9 @@ func (s *Store) PutSNO(ctx context.Context, sno *cns.SNO) error {
 	if err != nil {
 		return wrap(op, fmt.Errorf("encode sno: %w", err))
 	}
+	if rec, err = s.ring.seal(rec, s.k.sno(sno.Project, sno.ID)); err != nil {
+		return wrap(op, err)
+	}
 	n, err := putSNOScript.Run(ctx, s.rdb, s.k.snoKeys(sno.Project, sno.ID), rec, sno.ID, sno.Trust, st, evidenceArg(sno)).Int()
 	if err != nil {
 		return wrap(op, err)
@@ -444,19 +490,20 @@ func (s *Store) GetSNO(ctx context.Context, project, id string) (*cns.SNO, error
 	if err := checkProject(project); err != nil {
 		return nil, wrap(op, err)
 	}
-	b, err := s.rdb.Get(ctx, s.k.sno(project, id)).Bytes()
+	key := s.k.sno(project, id)
+	b, err := s.rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, wrap(op, cns.Errorf(cns.ENOTFOUND, "sno %q not found", id))
 	}
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	sno, err := record.DecodeSNO(b)
+	sno, err := opener(s, record.DecodeSNO)(key, b)
 	return sno, wrap(op, err)
 }
 
 // getMany loads records by key in one round trip, skipping keys that vanished since they were listed.
-func getMany[T any](ctx context.Context, rdb redis.UniversalClient, keys []string, decode func([]byte) (T, error)) ([]T, error) {
+func getMany[T any](ctx context.Context, rdb redis.UniversalClient, keys []string, decode func(key string, b []byte) (T, error)) ([]T, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -471,7 +518,7 @@ func getMany[T any](ctx context.Context, rdb redis.UniversalClient, keys []strin
 		return nil, err
 	}
 	out := make([]T, 0, len(keys))
-	for _, c := range cmds {
+	for i, c := range cmds {
 		b, err := c.Bytes()
 		if errors.Is(err, redis.Nil) {
 			continue
@@ -479,7 +526,7 @@ func getMany[T any](ctx context.Context, rdb redis.UniversalClient, keys []strin
 		if err != nil {
 			return nil, err
 		}
-		v, err := decode(b)
+		v, err := decode(keys[i], b)
 		if err != nil {
 			return nil, err
 		}
@@ -529,7 +576,7 @@ func (s *Store) ListJobs(ctx context.Context, f cns.JobFilter) ([]*cns.Job, erro
 	for i, m := range members {
 		keys[i] = s.k.job(f.Project, m.Member.(string))
 	}
-	jobs, err := getMany(ctx, s.rdb, keys, record.DecodeJob)
+	jobs, err := getMany(ctx, s.rdb, keys, opener(s, record.DecodeJob))
 	return jobs, wrap(op, err)
 }
 
@@ -585,7 +632,7 @@ func (s *Store) UnfinishedJobs(ctx context.Context) ([]*cns.Job, error) {
 				keys = append(keys, s.k.job(p, id))
 			}
 		}
-		jobs, err := getMany(ctx, s.rdb, keys, record.DecodeJob)
+		jobs, err := getMany(ctx, s.rdb, keys, opener(s, record.DecodeJob))
 		if err != nil {
 			return nil, wrap(op, err)
 		}
@@ -645,7 +692,7 @@ func (s *Store) ListSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, erro
 	for i, m := range members {
 		keys[i] = s.k.sno(f.Project, m.Member.(string))
 	}
-	snos, err := getMany(ctx, s.rdb, keys, record.DecodeSNO)
+	snos, err := getMany(ctx, s.rdb, keys, opener(s, record.DecodeSNO))
 	return snos, wrap(op, err)
 }
 
@@ -714,7 +761,7 @@ func (s *Store) ScanSNOs(ctx context.Context, fn func(*cns.SNO) error) error {
 			for i, id := range ids {
 				keys[i] = s.k.sno(p, id)
 			}
-			snos, err := getMany(ctx, s.rdb, keys, record.DecodeSNO)
+			snos, err := getMany(ctx, s.rdb, keys, opener(s, record.DecodeSNO))
 			if err != nil {
 				return wrap(op, err)
 			}

@@ -1,0 +1,94 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cns-dev/cns"
+)
+
+// compareAndSet: KEYS record; ARGV old value, new value. Replaces the record only if nobody changed it
+// since it was read, so rotation never overwrites a concurrent write.
+var compareAndSet = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("SET", KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`)
+
+// Rotate re-encrypts every job, SNO and pair record not sealed with the current key (plaintext records
+// included), project by project, and returns how many it rewrote. It runs alongside the service: a
+// record changed concurrently is skipped, and is already sealed with the current key by its writer.
+func (s *Store) Rotate(ctx context.Context) (int, error) {
+	const op = "rotate keys"
+	if err := s.guard(ctx); err != nil {
+		return 0, wrap(op, err)
+	}
+	if s.ring == nil {
+		return 0, wrap(op, cns.Errorf(cns.EFAILEDPRECOND, "no encryption key is configured"))
+	}
+	projects, err := s.rdb.SMembers(ctx, s.k.projects()).Result()
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	n := 0
+	for _, p := range projects {
+		for _, idx := range []struct {
+			zset string
+			key  func(member string) string
+		}{
+			{s.k.jobs(p), func(m string) string { return s.k.job(p, m) }},
+			{s.k.snos(p), func(m string) string { return s.k.sno(p, m) }},
+			{s.k.pairs(p), func(m string) string { return s.k.pfx(p) + "pair:" + m }},
+		} {
+			const batch = 500
+			for start := int64(0); ; start += batch {
+				members, err := s.rdb.ZRange(ctx, idx.zset, start, start+batch-1).Result()
+				if err != nil {
+					return n, wrap(op, err)
+				}
+				for _, m := range members {
+					k := idx.key(m)
+					rotated, err := s.rotateOne(ctx, k)
+					if err != nil {
+						return n, wrap(op, err)
+					}
+					if rotated {
+						n++
+					}
+				}
+				if len(members) < batch {
+					break
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+func (s *Store) rotateOne(ctx context.Context, key string) (bool, error) {
+	old, err := s.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if keyID(old) == s.ring.current {
+		return false, nil
+	}
+	plain, err := s.ring.open(old, key)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", key, err)
+	}
+	sealed, err := s.ring.seal(plain, key)
+	if err != nil {
+		return false, err
+	}
+	ok, err := compareAndSet.Run(ctx, s.rdb, []string{key}, old, sealed).Int()
+	return ok == 1, err
+}
