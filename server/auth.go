@@ -54,6 +54,8 @@ func project(ctx context.Context) string {
 // project of every call is the token's: a client cannot name another project.
 type authInterceptor struct {
 	verifier *auth.Verifier
+	revoked  *auth.Revocations // nil: none
+	limits   *projectLimiter   // nil: no rate limit
 }
 
 func (a *authInterceptor) check(ctx context.Context, procedure, header string) (context.Context, error) {
@@ -69,8 +71,14 @@ func (a *authInterceptor) check(ctx context.Context, procedure, header string) (
 	if err != nil {
 		return nil, connect.NewError(connect.CodeUnauthenticated, errors.New(authMessage(err)))
 	}
+	if a.revoked.Revoked(claims.ID) {
+		return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("token revoked"))
+	}
 	if !claims.Has(perm) {
 		return nil, connect.NewError(connect.CodePermissionDenied, errors.New("token lacks permission "+perm))
+	}
+	if err := a.limits.allow(claims.Project); err != nil {
+		return nil, err
 	}
 	return context.WithValue(ctx, claimsKey{}, claims), nil
 }

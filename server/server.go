@@ -76,6 +76,13 @@ type Deps struct {
 	// ResourceExhausted so Redis does not grow without bound while workers are behind or gone.
 	Backlog    func(ctx context.Context) (int64, error)
 	MaxBacklog int64
+	// MaxActiveJobs bounds a project's queued + running jobs (0: no bound).
+	MaxActiveJobs int
+	// RequestsPerSecond and Burst bound each project's calls (0: no bound).
+	RequestsPerSecond float64
+	Burst             int
+	// Revocations lists revoked token ids (nil: none).
+	Revocations *auth.Revocations
 	// Pairs and Syntheses serve the pair, synthesis and review RPCs (pairs.go); nil: not enabled.
 	Pairs     Pairs
 	Syntheses SynthesisQueue
@@ -104,7 +111,8 @@ func New(d Deps) *Server {
 // Mount registers the Connect services, gRPC health and reflection on mux.
 func (s *Server) Mount(mux *http.ServeMux) {
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(&authInterceptor{verifier: s.d.Verifier}),
+		connect.WithInterceptors(&authInterceptor{verifier: s.d.Verifier, revoked: s.d.Revocations,
+			limits: newProjectLimiter(s.d.RequestsPerSecond, s.d.Burst)}),
 		connect.WithReadMaxBytes(s.d.MaxRequestBytes),
 		// Compressing a few-KB SNO costs more CPU than it saves on a LAN; only large responses are
 		// worth it.
@@ -128,6 +136,9 @@ type narrative struct{ *Server }
 
 func (s *Server) accept(ctx context.Context, job *cns.Job) (string, error) {
 	job.Project = project(ctx)
+	if err := s.checkActiveJobs(ctx, job.Project); err != nil {
+		return "", err
+	}
 	if s.d.Backlog != nil {
 		n, err := s.d.Backlog(ctx)
 		if err != nil {

@@ -85,6 +85,7 @@ type Main struct {
 	vecClose   func() error // saves and frees the vector indexes; nil for the exact index
 	queueCache queueCache
 	tls        *tlsconf.Reloader
+	revoked    *auth.Revocations
 	dash       *web.Dashboard
 }
 
@@ -415,6 +416,14 @@ func (m *Main) mountAPI(mux *http.ServeMux) error {
 		d.Backlog = m.backlog
 		d.MaxBacklog = int64(c.Limits.MaxBacklog)
 	}
+	d.MaxActiveJobs, d.RequestsPerSecond, d.Burst = c.Limits.MaxActiveJobs, c.Limits.RequestsPerSecond, c.Limits.Burst
+	if c.Auth.RevocationFile != "" {
+		var err error
+		if m.revoked, err = auth.LoadRevocations(c.Auth.RevocationFile); err != nil {
+			return err
+		}
+		d.Revocations = m.revoked
+	}
 	if m.loop != nil {
 		d.Pairs, d.Syntheses = m.engine, m.loop.syntheses
 	}
@@ -460,6 +469,11 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	if m.mode() == ModeWorker || m.mode() == ModeDev {
 		m.goBackground(func() { m.every(bg, min(time.Hour, c.Worker.JobRetention), m.purge) })
+	}
+	if m.revoked != nil {
+		m.goBackground(func() {
+			m.revoked.Watch(bg, 2*time.Second, func(err error) { m.Log.Error("revocation list not refreshed", zap.Error(err)) })
+		})
 	}
 	go func() {
 		var err error

@@ -5,15 +5,21 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"github.com/cns-dev/cns/auth"
 	"github.com/cns-dev/cns/configs"
@@ -188,6 +194,130 @@ func TestEncryptionAtRestEndToEnd(t *testing.T) {
 		_, err := c.n.GetSNO(ctx, authed(alpha, &cnsv1.GetSNORequest{SnoId: j.SnoId}))
 		if err == nil {
 			t.Fatal("a record sealed with an unknown key was served")
+		}
+	}
+}
+
+func TestRevocationRateAndActiveJobLimits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	revFile := filepath.Join(dir, "revoked")
+	if err := os.WriteFile(revFile, []byte("# revoked token ids\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := start(t, options{noWorkers: true, set: map[string]string{"auth.revocation_file": revFile,
+		"limits.requests_per_second": "0.5", "limits.burst": "6", "limits.max_active_jobs": "2"}})
+	ctx := context.Background()
+	secret, _ := b.m.projectSecret("dev")
+	now := time.Now()
+	const jti = "0123456789abcdef01234567"
+	tok, err := auth.Mint(secret, auth.Claims{Project: "dev", Perms: auth.AllPerms(), IssuedAt: now, ExpiresAt: now.Add(time.Hour), ID: jti})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two jobs are accepted, the third is refused while they are active (no workers run here).
+	for i := range 3 {
+		_, err := b.grpc.IngestDocument(ctx, authed(tok, &cnsv1.IngestDocumentRequest{Text: "Exercise improves sleep. A trial showed it."}))
+		if i < 2 && err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 && connect.CodeOf(err) != connect.CodeResourceExhausted {
+			t.Fatalf("third active job: %v", err)
+		}
+	}
+	// Revoke: the file is re-read and the token stops working.
+	if err := os.WriteFile(revFile, []byte(jti+"  # leaked in a ticket\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := b.grpc.GetJob(ctx, authed(tok, &cnsv1.GetJobRequest{JobId: "job_x"}))
+		if connect.CodeOf(err) == connect.CodeUnauthenticated && strings.Contains(err.Error(), "revoked") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revoked token still accepted: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Rate limit: the bucket of 6 is spent by the calls above; the next ones are refused with a retry hint.
+	var limited error
+	for range 10 {
+		if _, err := b.grpc.ListSNOs(ctx, authed(b.token, &cnsv1.ListSNOsRequest{})); connect.CodeOf(err) == connect.CodeResourceExhausted {
+			limited = err
+			break
+		}
+	}
+	var ce *connect.Error
+	if !errors.As(limited, &ce) {
+		t.Fatalf("rate limit never applied: %v", limited)
+	}
+	hint := false
+	for _, d := range ce.Details() {
+		if v, err := d.Value(); err == nil {
+			_, hint = v.(*errdetails.RetryInfo)
+		}
+	}
+	if !hint {
+		t.Fatalf("no RetryInfo on %v", limited)
+	}
+}
+
+// TestSecretsNeverLogged scans every log line of a run with good, forged and revoked tokens and a Redis
+// password in the configuration: no token, secret or password appears.
+func TestSecretsNeverLogged(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	})), zapcore.DebugLevel)
+	projectSecret := auth.EncodeSecret(bytes.Repeat([]byte{42}, 32))
+	cfg := mustLoad(t, []string{"CNS_AUTH__PROJECTS__ACME__SECRET=" + projectSecret, "CNS_REDIS_URL=redis://:hunter2-password@127.0.0.1:1/0", "CNS_LOG_LEVEL=debug"},
+		map[string]string{"addr": "127.0.0.1:0", "data_dir": t.TempDir()})
+	m := &Main{Config: cfg, Log: zap.New(core)}
+	ctx := context.Background()
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	devTok, _ := m.MintDevToken(time.Hour)
+	secret, _ := auth.DecodeSecret(projectSecret)
+	now := time.Now()
+	acmeTok, _ := auth.Mint(secret, auth.Claims{Project: "acme", Perms: auth.AllPerms(), IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	forged, _ := auth.Mint(bytes.Repeat([]byte{7}, 32), auth.Claims{Project: "acme", Perms: auth.AllPerms(), IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	h2c := &http.Client{Transport: &http.Transport{Protocols: h2cOnly()}}
+	n := cnsv1connect.NewNarrativeServiceClient(h2c, m.URL(), connect.WithGRPC())
+	a := cnsv1connect.NewAdminServiceClient(h2c, m.URL(), connect.WithGRPC())
+	for _, tok := range []string{devTok, acmeTok, forged, "garbage." + devTok} {
+		r, err := n.IngestDocument(ctx, authed(tok, &cnsv1.IngestDocumentRequest{Text: "Exercise improves sleep. A trial showed it."}))
+		if err == nil {
+			waitJob(t, &bundle{m: m, token: tok, grpc: n}, r.Msg.JobId)
+		}
+		a.GetConfig(ctx, authed(tok, &cnsv1.GetConfigRequest{}))
+		n.GetSNO(ctx, authed(tok, &cnsv1.GetSNORequest{SnoId: "sno_nope"}))
+	}
+	m.Close(ctx)
+	mu.Lock()
+	all := logs.String()
+	mu.Unlock()
+	if !strings.Contains(all, "job accepted") {
+		t.Fatalf("the run logged nothing useful:\n%s", tail(all, 2000))
+	}
+	devSecret, _ := os.ReadFile(filepath.Join(cfg.DataDir, devSecretFile))
+	for name, s := range map[string]string{"dev token": devTok, "acme token": acmeTok, "forged token": forged,
+		"project secret": projectSecret, "dev secret": strings.TrimSpace(string(devSecret)), "redis password": "hunter2-password"} {
+		if strings.Contains(all, s) {
+			t.Errorf("the %s appears in the logs", name)
+		}
+		// Token signatures alone must not leak either.
+		if i := strings.LastIndex(s, "."); i > 0 && strings.Contains(all, s[i+1:]) {
+			t.Errorf("the %s's signature appears in the logs", name)
 		}
 	}
 }
