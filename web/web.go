@@ -71,7 +71,10 @@ type Deps struct {
 	Search     ports.SearchFunc
 	Dispatcher ports.Dispatcher
 	// Verify checks a bearer token (auth.Verifier.Verify).
-	Verify    func(token string) (auth.Claims, error)
+	Verify func(token string) (auth.Claims, error)
+	// Revoked reports whether a token id is revoked; sessions signed in with that token end at their next
+	// request. nil: no revocation list.
+	Revoked   func(tokenID string) bool
 	Queues    ports.QueuesFunc    // nil: no queue information
 	Processes ports.ProcessesFunc // nil: no registry
 	Config    func() []ports.ConfigEntry
@@ -146,7 +149,7 @@ func New(cfg Config, d Deps) (*Dashboard, error) {
 		}
 	}
 	a := db.uiAssets()
-	db.login = &login.Handler{Assets: a, Sessions: sm, Verify: d.Verify, Users: users, Hint: cfg.LoginHint, Log: d.Log,
+	db.login = &login.Handler{Assets: a, Sessions: sm, Verify: d.Verify, Revoked: d.Revoked, Users: users, Hint: cfg.LoginHint, Log: d.Log,
 		SignedIn: func(s session.Session) { db.sampler.Watch(s.Project) }}
 	db.overview = &overview.Handler{Shell: db.shell, Stats: d.Store.Stats, Queues: d.Queues, Processes: d.Processes, History: hist, Refresh: cfg.RefreshInterval, Now: d.Now}
 	db.snos = &snos.Handler{Shell: db.shell, Done: db.done, Store: d.Store, Engine: d.Engine, Search: d.Search, Pairs: d.Pairs, Log: d.Log}
@@ -228,6 +231,10 @@ func (db *Dashboard) public(h http.HandlerFunc) http.Handler {
 // returns false.
 func (db *Dashboard) authenticate(w http.ResponseWriter, r *http.Request) (session.Session, bool) {
 	s, err := db.sessions.Read(r)
+	if err == nil && s.TokenID != "" && db.d.Revoked != nil && db.d.Revoked(s.TokenID) {
+		db.log.Info("dashboard session of a revoked token ended", zap.String("project", s.Project))
+		err = session.ErrInvalid
+	}
 	if err == nil {
 		return s, true
 	}

@@ -50,12 +50,13 @@ func (c *clock) Add(d time.Duration) {
 
 // fixture is the dashboard over a real bbolt store, engine and dispatcher (no workers: jobs stay queued).
 type fixture struct {
-	srv    *httptest.Server
-	store  *bolt.Store
-	secret []byte
-	clock  *clock
-	sno    *cns.SNO // hypothesis with a script tag
-	dls    []string
+	revoked sync.Map // token ids
+	srv     *httptest.Server
+	store   *bolt.Store
+	secret  []byte
+	clock   *clock
+	sno     *cns.SNO // hypothesis with a script tag
+	dls     []string
 }
 
 const testPassword = "correct horse battery staple"
@@ -100,6 +101,7 @@ func newFixture(t *testing.T) *fixture {
 		DefaultProject: "dev", Version: "test", Limits: cns.DefaultLimits(),
 	}, web.Deps{
 		Store: st, Engine: eng, Dispatcher: disp, Verify: verifier.Verify,
+		Revoked: func(id string) bool { _, ok := f.revoked.Load(id); return ok },
 		Search: func(ctx context.Context, project, q string, k int) ([]ports.Hit, error) {
 			hits, err := eng.Search(ctx, project, q, k)
 			out := make([]ports.Hit, len(hits))
@@ -595,5 +597,23 @@ func TestSearchByTextMeaningAndEvidence(t *testing.T) {
 	}
 	if p := b.get("/snos?q=tea&mode=semantic"); !strings.Contains(p.body, "Similarity") {
 		t.Error("semantic results do not show their similarity")
+	}
+}
+
+func TestRevokedTokenEndsItsSession(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now()
+	tok, _ := auth.Mint(f.secret, auth.Claims{Project: "dev", Perms: []string{auth.PermAdminWrite}, IssuedAt: now, ExpiresAt: now.Add(time.Hour), ID: "0123456789abcdef01234567"})
+	b := f.browser(t)
+	b.signInToken(tok)
+	if p := b.get("/"); p.status != http.StatusOK {
+		t.Fatalf("signed in: %d", p.status)
+	}
+	f.revoked.Store("0123456789abcdef01234567", true)
+	if p := b.get("/"); p.status != http.StatusSeeOther {
+		t.Errorf("a session of a revoked token still works: %d", p.status)
+	}
+	if p := f.browser(t).signInToken(tok); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "token revoked") {
+		t.Errorf("a revoked token signed in: %d", p.status)
 	}
 }

@@ -31,9 +31,11 @@ type Handler struct {
 	Sessions *session.Manager
 	// Verify checks a bearer token against the project secrets.
 	Verify func(token string) (auth.Claims, error)
-	Users  map[string]User
-	Hint   string
-	Log    *zap.Logger
+	// Revoked reports whether a token id is revoked (nil: none is).
+	Revoked func(tokenID string) bool
+	Users   map[string]User
+	Hint    string
+	Log     *zap.Logger
 	// SignedIn, if set, is told about every new session (the history sampler watches its project).
 	SignedIn func(session.Session)
 }
@@ -134,6 +136,9 @@ func (h *Handler) byToken(tok string) (session.Session, string) {
 		// The verifier's messages are fixed texts ("token expired", "invalid token signature"…).
 		return session.Session{}, "The token was refused: " + cns.ErrorMessage(err) + "."
 	}
+	if h.Revoked != nil && h.Revoked(c.ID) {
+		return session.Session{}, "The token was refused: token revoked."
+	}
 	role := session.Role("")
 	switch {
 	case c.Has(auth.PermAdminWrite):
@@ -147,7 +152,7 @@ func (h *Handler) byToken(tok string) (session.Session, string) {
 	if len(c.ID) >= 6 {
 		sub = "token …" + c.ID[len(c.ID)-6:]
 	}
-	return session.Session{Subject: sub, Method: "token", Project: c.Project, Role: role, ExpiresAt: c.ExpiresAt}, ""
+	return session.Session{Subject: sub, Method: "token", Project: c.Project, Role: role, ExpiresAt: c.ExpiresAt, TokenID: c.ID}, ""
 }
 
 func (h *Handler) byPassword(name, password string) (session.Session, string) {

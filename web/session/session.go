@@ -36,11 +36,13 @@ func (r Role) Valid() bool { return r == Viewer || r == Operator }
 
 // Session is one sign-in.
 type Session struct {
-	Subject   string    `json:"sub"`  // user name, or "token" for a token sign-in
-	Method    string    `json:"m"`    // "password" or "token"
-	Project   string    `json:"p"`    // the only project the session sees
-	Role      Role      `json:"r"`    //
-	CSRF      string    `json:"csrf"` // per-session token every mutation must echo
+	Subject string `json:"sub"`  // user name, or "token" for a token sign-in
+	Method  string `json:"m"`    // "password" or "token"
+	Project string `json:"p"`    // the only project the session sees
+	Role    Role   `json:"r"`    //
+	CSRF    string `json:"csrf"` // per-session token every mutation must echo
+	// TokenID is the id (jti) of the token signed in with, so revoking the token also ends the session.
+	TokenID   string    `json:"jti,omitempty"`
 	IssuedAt  time.Time `json:"iat"`
 	ExpiresAt time.Time `json:"exp"`
 }
