@@ -7,6 +7,16 @@
 //     sprawling?
 //   - novelty: how far is the hypothesis from the SNOs already trusted, less a penalty for complexity?
 //
+// They also answer the adversarial narratives of the CNS threat model, each only on its own pattern so
+// honest narratives score as before:
+//
+//   - narrative flooding (many near-copies of one narrative to fake a consensus): the novelty critic
+//     clusters near-duplicates by source; a flooding SNO gets novelty 0 and a trust cap;
+//   - forged evidence: citations with nothing readable behind them ground nothing and are named; an item
+//     contradicting the claim it is cited for is named, grounds nothing and costs that claim;
+//   - fallacy injection: cycles are refused at input; a claim that merely restates what it argues for is
+//     named by the logic critic and costs coherence.
+//
 // Each critic returns a cns.CriticScore whose Explanation names the numbers behind the score, so a user
 // can see why an SNO got its trust without reading this code. The trust score is the weighted mean of the
 // three scores; the weights come from a Config or a named preset. Critics never modify the SNO: the caller
@@ -107,18 +117,47 @@ type Config struct {
 	TrustFloor float64
 	// MaxBranching is the out-degree a claim may have before the logic critic's parsimony term drops.
 	MaxBranching int
+
+	// Adversarial narratives (the CNS threat model). Each check is off when its threshold is 0, so a
+	// Config written before they existed keeps its behaviour; DefaultConfig turns all three on.
+
+	// FloodSimilarity is the cosine of two hypothesis embeddings at or above which the novelty critic
+	// calls them near-duplicates.
+	FloodSimilarity float64
+	// FloodCluster is the size of a cluster of near-duplicates from one source (the SNO being judged
+	// included) at which the SNO is flagged as flooding: its novelty is 0 and its trust at most
+	// FloodTrustCap. 0 turns flood detection off; otherwise it must be at least 2.
+	FloodCluster int
+	// FloodTrustCap is the highest trust a flooding SNO can get. Keep it below the admission threshold
+	// so a flood is REJECTED and never takes part in pair search.
+	FloodTrustCap float64
+	// MiscitationContradiction is the NLI contradiction probability at or above which an evidence item
+	// contradicts a claim it is cited for (SupportsClaimIDs): the grounding critic names it, gives it no
+	// grounding weight and takes its contradiction off that claim's score. 0 turns the check off.
+	MiscitationContradiction float64
+	// RestatementSimilarity is the content-word overlap (Jaccard) at or above which a claim merely
+	// restates a claim it argues for, which the logic critic counts as self-supporting reasoning. 0 turns
+	// the check off.
+	RestatementSimilarity float64
 }
 
 // DefaultConfig returns the configuration of CNS 2.0: default weights, α = 0.7, β = 0.3, five
-// neighbours, no trust floor, branching up to five.
+// neighbours, no trust floor, branching up to five; flooding from the third near-duplicate (cosine ≥
+// 0.95) of one source, with trust capped at 0.2; miscitation from a contradiction of 0.5; restatement
+// from a word overlap of 0.8.
 func DefaultConfig() Config {
 	return Config{
-		Weights:      presets[PresetDefault],
-		NoveltyAlpha: 0.7,
-		NoveltyBeta:  0.3,
-		NoveltyK:     5,
-		TrustFloor:   0,
-		MaxBranching: 5,
+		Weights:                  presets[PresetDefault],
+		NoveltyAlpha:             0.7,
+		NoveltyBeta:              0.3,
+		NoveltyK:                 5,
+		TrustFloor:               0,
+		MaxBranching:             5,
+		FloodSimilarity:          0.95,
+		FloodCluster:             3,
+		FloodTrustCap:            0.2,
+		MiscitationContradiction: 0.5,
+		RestatementSimilarity:    0.8,
 	}
 }
 
@@ -141,6 +180,17 @@ func (c Config) Validate() error {
 	if c.MaxBranching < 1 {
 		v.Add("max_branching", "must be ≥ 1, got %d", c.MaxBranching)
 	}
+	unit("flood_similarity", c.FloodSimilarity)
+	unit("flood_trust_cap", c.FloodTrustCap)
+	unit("miscitation_contradiction", c.MiscitationContradiction)
+	unit("restatement_similarity", c.RestatementSimilarity)
+	switch {
+	case c.FloodCluster < 0 || c.FloodCluster == 1:
+		// A cluster of one is every SNO: that would flag the whole population.
+		v.Add("flood_cluster", "must be 0 (off) or ≥ 2, got %d", c.FloodCluster)
+	case c.FloodCluster > 0 && c.FloodSimilarity == 0:
+		v.Add("flood_similarity", "must be > 0 when flood_cluster is on: every pair of SNOs would be a near-duplicate")
+	}
 	return v.Err("invalid critic configuration")
 }
 
@@ -152,6 +202,9 @@ type Reference struct {
 	// as a stale index entry. Nil means every indexed SNO counts, whatever Config.TrustFloor says: the
 	// caller has then already chosen the population.
 	TrustOf func(id string) (float64, bool)
+	// SourceOf returns the source key (SourceKey) of an indexed SNO, for flood detection. Nil turns flood
+	// detection off: without sources, near-duplicates cannot be told apart from corroboration.
+	SourceOf func(id string) (string, bool)
 }
 
 // Evaluator runs the three critics and combines them into a trust score. It is immutable and safe for
@@ -205,7 +258,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, sno *cns.SNO, ref Reference) (
 		return 0, nil, err
 	}
 	l := e.Logic(sno)
-	n, err := e.Novelty(ctx, sno, ref)
+	n, flooding, err := e.novelty(ctx, sno, ref)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -217,7 +270,13 @@ func (e *Evaluator) Evaluate(ctx context.Context, sno *cns.SNO, ref Reference) (
 		num += s.Weight * s.Score
 	}
 	// Each score is in [0,1], so the weighted mean is too; clamp only against rounding.
-	return clamp01(num / w.sum()), scores, nil
+	trust = clamp01(num / w.sum())
+	if flooding {
+		// Novelty 0 alone would leave a flood with good grounding and logic well above the admission
+		// threshold: repeating one narrative must not buy trust, so the cap applies to the total.
+		trust = min(trust, e.cfg.FloodTrustCap)
+	}
+	return trust, scores, nil
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

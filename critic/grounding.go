@@ -3,6 +3,7 @@ package critic
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cns-dev/cns"
@@ -42,28 +43,46 @@ type BatchNLI interface {
 // item contradicting a claim it is not linked to must still count against it. The price is
 // claims × evidence NLI calls.
 //
-// Evidence whose content is empty (or only spaces) cannot be read by NLI and contributes nothing. The
-// confidence is the fraction of evidence items that were readable: because every claim sees every item,
-// "claims with at least one readable item" would be all or none, while the share of the evidence the
-// critic could actually judge says how much of the cited material the score rests on. With no evidence
-// at all the score is 0 with confidence 1: an SNO citing nothing is certainly ungrounded.
+// Evidence whose content is empty (or only spaces) cannot be read by NLI and contributes nothing: a
+// citation of an id that resolves to nothing we can read grounds nothing, however many there are. The
+// explanation names these unverifiable items (the first few) and the sub-score unverifiable_evidence
+// counts them. The confidence is the fraction of evidence items that were readable: because every claim
+// sees every item, "claims with at least one readable item" would be all or none, while the share of the
+// evidence the critic could actually judge says how much of the cited material the score rests on. With no
+// evidence at all the score is 0 with confidence 1: an SNO citing nothing is certainly ungrounded.
+//
+// Miscitation (forged evidence in the CNS threat model): an item whose contradiction of a claim it is
+// cited for (SupportsClaimIDs) reaches Config.MiscitationContradiction, and exceeds its entailment, is
+// named in the explanation ("evidence doi:… contradicts claim c2 it is cited for"). Its author vouched
+// for it, so unlike an uncited contradiction it costs more than its own contribution: the item grounds
+// no claim at all (its content is not what it claims to be), and each claim it is miscited for loses the
+// full contradiction probability (λ = 1) from the best grounding its other items give. Adding a miscited
+// item to a narrative can therefore only lower its grounding. The check is skipped for ingested
+// documents (Lineage.Strategy "ingest"): there the links are ingestion's guess from the layout (the
+// document is linked to every claim, a reference in a sentence that is not a claim to the root), not an
+// author's assertion. Sub-score miscited_evidence counts the items.
 func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScore, error) {
 	claims := claimsOf(sno)
 	readable := make([]int, 0, len(sno.Evidence))
+	var unverifiable []string
 	for i, ev := range sno.Evidence {
 		if strings.TrimSpace(ev.Content) != "" {
 			readable = append(readable, i)
+		} else {
+			unverifiable = append(unverifiable, evidenceName(ev, i))
 		}
 	}
 	cs := cns.CriticScore{
 		Name: NameGrounding,
 		SubScores: map[string]float64{
-			"claims":            float64(len(claims)),
-			"evidence":          float64(len(sno.Evidence)),
-			"readable_evidence": float64(len(readable)),
-			"mean_entailment":   0,
-			"max_contradiction": 0,
-			"entailed_claims":   0,
+			"claims":                float64(len(claims)),
+			"evidence":              float64(len(sno.Evidence)),
+			"readable_evidence":     float64(len(readable)),
+			"unverifiable_evidence": float64(len(unverifiable)),
+			"miscited_evidence":     0,
+			"mean_entailment":       0,
+			"max_contradiction":     0,
+			"entailed_claims":       0,
 		},
 	}
 	switch {
@@ -74,13 +93,13 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 	case len(readable) == 0:
 		// Nothing could be judged: the score is 0 because no grounding was shown, and the confidence
 		// is 0 because the cited items may well support the claims.
-		cs.Explanation = fmt.Sprintf("no evidence with readable content: all %d evidence items are empty, none of the %d claims can be grounded",
-			len(sno.Evidence), len(claims))
+		cs.Explanation = fmt.Sprintf("no evidence with readable content: all %d evidence items are empty, none of the %d claims can be grounded; unverifiable: %s",
+			len(sno.Evidence), len(claims), nameSome(unverifiable, maxNamed))
 		return cs, nil
 	}
 
-	// With a batch backend, classify every pair up front; the loop below then only reads the results.
-	var batched map[[2]int]cns.Entailment // (claim index, evidence index) → probabilities
+	// With a batch backend, classify every pair up front; otherwise pair by pair, claim after claim.
+	probs := make([][]cns.Entailment, len(claims)) // [claim index][position in readable]
 	if b, ok := e.nli.(BatchNLI); ok {
 		var premises, hypotheses []string
 		var keys [][2]int
@@ -88,9 +107,9 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 			if strings.TrimSpace(c.Text) == "" {
 				continue
 			}
-			for _, i := range readable {
+			for j, i := range readable {
 				premises, hypotheses = append(premises, sno.Evidence[i].Content), append(hypotheses, c.Text)
-				keys = append(keys, [2]int{ci, i})
+				keys = append(keys, [2]int{ci, j})
 			}
 		}
 		res, err := b.ClassifyBatch(ctx, premises, hypotheses)
@@ -100,9 +119,60 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 		if err != nil {
 			return cns.CriticScore{}, fmt.Errorf("grounding: classify %d claim-evidence pairs: %w", len(keys), err)
 		}
-		batched = make(map[[2]int]cns.Entailment, len(keys))
-		for j, k := range keys {
-			batched[k] = res[j]
+		for n, k := range keys {
+			if probs[k[0]] == nil {
+				probs[k[0]] = make([]cns.Entailment, len(readable))
+			}
+			probs[k[0]][k[1]] = res[n]
+		}
+	}
+	for ci, c := range claims {
+		// A claim without text cannot be entailed by anything; asking NLI would only invite an error.
+		if strings.TrimSpace(c.Text) == "" {
+			continue
+		}
+		batched := probs[ci] != nil
+		if !batched {
+			probs[ci] = make([]cns.Entailment, len(readable))
+		}
+		for j, i := range readable {
+			ev := sno.Evidence[i]
+			if err := ctx.Err(); err != nil {
+				return cns.CriticScore{}, fmt.Errorf("grounding: classify claim %s: %w", c.ID, err)
+			}
+			p := probs[ci][j]
+			if !batched {
+				var err error
+				if p, err = e.nli.Classify(ctx, ev.Content, c.Text); err != nil {
+					return cns.CriticScore{}, fmt.Errorf("grounding: classify claim %s against evidence %s: %w", c.ID, evidenceName(ev, i), err)
+				}
+			}
+			if !finite(p.Entail) || !finite(p.Contradict) || !finite(p.Neutral) {
+				return cns.CriticScore{}, fmt.Errorf("grounding: classify claim %s against evidence %s: NLI %s returned non-finite probabilities",
+					c.ID, evidenceName(ev, i), e.nli.Name())
+			}
+			probs[ci][j] = cns.Entailment{Entail: clamp01(p.Entail), Neutral: clamp01(p.Neutral), Contradict: clamp01(p.Contradict)}
+		}
+	}
+
+	// Miscitations first: a miscited item is discredited for every claim, not only the one it is cited for.
+	var miscited []miscitation
+	discredited := make([]bool, len(readable))
+	penalty := make([]float64, len(claims))
+	if e.cfg.MiscitationContradiction > 0 && sno.Lineage.Strategy != strategyIngest {
+		for ci, c := range claims {
+			if probs[ci] == nil {
+				continue
+			}
+			for j, i := range readable {
+				p := probs[ci][j]
+				if !slices.Contains(sno.Evidence[i].SupportsClaimIDs, c.ID) || p.Contradict < e.cfg.MiscitationContradiction || p.Contradict <= p.Entail {
+					continue
+				}
+				miscited = append(miscited, miscitation{evidence: evidenceName(sno.Evidence[i], i), claim: c.ID, contradiction: p.Contradict})
+				discredited[j] = true
+				penalty[ci] = max(penalty[ci], p.Contradict)
+			}
 		}
 	}
 
@@ -111,30 +181,19 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 	weakestID, weakest := "", 2.0
 	for ci, c := range claims {
 		best, bestEntail := 0.0, 0.0
-		// A claim without text cannot be entailed by anything; asking NLI would only invite an error.
-		if strings.TrimSpace(c.Text) != "" {
-			for _, i := range readable {
-				ev := sno.Evidence[i]
-				if err := ctx.Err(); err != nil {
-					return cns.CriticScore{}, fmt.Errorf("grounding: classify claim %s: %w", c.ID, err)
-				}
-				p, err := batched[[2]int{ci, i}], error(nil)
-				if batched == nil {
-					p, err = e.nli.Classify(ctx, ev.Content, c.Text)
-				}
-				if err != nil {
-					return cns.CriticScore{}, fmt.Errorf("grounding: classify claim %s against evidence %s: %w", c.ID, evidenceName(ev, i), err)
-				}
-				if !finite(p.Entail) || !finite(p.Contradict) || !finite(p.Neutral) {
-					return cns.CriticScore{}, fmt.Errorf("grounding: classify claim %s against evidence %s: NLI %s returned non-finite probabilities",
-						c.ID, evidenceName(ev, i), e.nli.Name())
-				}
-				ent, con := clamp01(p.Entail), clamp01(p.Contradict)
-				best = max(best, clamp01(ent-contradictionPenalty*con)*evidenceConfidence(ev))
-				bestEntail = max(bestEntail, ent)
-				maxContra = max(maxContra, con)
+		for j, i := range readable {
+			if probs[ci] == nil {
+				break
 			}
+			p := probs[ci][j]
+			maxContra = max(maxContra, p.Contradict)
+			if discredited[j] {
+				continue
+			}
+			best = max(best, clamp01(p.Entail-contradictionPenalty*p.Contradict)*evidenceConfidence(sno.Evidence[i]))
+			bestEntail = max(bestEntail, p.Entail)
 		}
+		best = clamp01(best - penalty[ci])
 		sum += best
 		sumEntail += bestEntail
 		if best >= entailedThreshold {
@@ -150,9 +209,48 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 	cs.SubScores["mean_entailment"] = sumEntail / n
 	cs.SubScores["max_contradiction"] = maxContra
 	cs.SubScores["entailed_claims"] = float64(entailed)
-	cs.Explanation = fmt.Sprintf("%d of %d claims entailed by evidence; weakest: claim %s (%.2f); mean grounding %.2f, strongest contradiction %.2f; %d of %d evidence items readable",
+	nDiscredited := 0
+	for _, d := range discredited {
+		if d {
+			nDiscredited++
+		}
+	}
+	cs.SubScores["miscited_evidence"] = float64(nDiscredited)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d claims entailed by evidence; weakest: claim %s (%.2f); mean grounding %.2f, strongest contradiction %.2f; %d of %d evidence items readable",
 		entailed, len(claims), weakestID, weakest, cs.Score, maxContra, len(readable), len(sno.Evidence))
+	if len(unverifiable) > 0 {
+		fmt.Fprintf(&b, "; unverifiable (no readable content, grounds nothing): %s", nameSome(unverifiable, maxNamed))
+	}
+	if len(miscited) > 0 {
+		b.WriteString("; MISCITED EVIDENCE: ")
+		for k, m := range miscited {
+			if k == maxNamed {
+				fmt.Fprintf(&b, "; and %d more", len(miscited)-k)
+				break
+			}
+			if k > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "evidence %s contradicts claim %s it is cited for (contradiction %.2f)", m.evidence, m.claim, m.contradiction)
+		}
+		b.WriteString(" — miscited items ground nothing, and each claim they are cited for loses the contradiction")
+	}
+	cs.Explanation = b.String()
 	return cs, nil
+}
+
+// strategyIngest is the lineage strategy of SNOs extracted from documents (engine.Build), whose evidence
+// links are ingestion's guesses rather than an author's assertions.
+const strategyIngest = "ingest"
+
+// maxNamed is how many evidence items or claims an explanation names before it only counts the rest.
+const maxNamed = 3
+
+// miscitation is an evidence item that contradicts a claim it is cited for.
+type miscitation struct {
+	evidence, claim string
+	contradiction   float64
 }
 
 // claimsOf returns the claims to ground. The root claim's text falls back to the SNO's hypothesis (they

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/nlp"
 )
 
 // Weights of the logic critic's three terms. Connectivity dominates: a claim that does not bear on the
@@ -37,6 +38,17 @@ const singleClaimConfidence = 0.3
 // (contradicts, weakens), and is left undetermined with two or more negative edges: "the enemy of my
 // enemy" is not assumed to be a friend. A direct pair of opposite edges to one target is the simplest
 // case, though Validate already rejects it as a duplicate edge.
+//
+// Self-supporting reasoning (fallacy injection in the CNS threat model; cycles themselves never reach a
+// critic, the domain rejects them at input) also costs coherence: a claim that argues for a target by a
+// path of positive edges while merely restating it — the content-word sets of the two texts (nlp's
+// tokenizer and stemmer, negations kept) overlap, as Jaccard, at or above Config.RestatementSimilarity —
+// begs the question: "Vaccines cause autism" supporting "Autism is caused by vaccines" adds nothing, and
+// a chain c2 → c1 → root whose premise c2 restates the hypothesis is circular however long it is. A
+// premise that adds content ("In a trial of 200 adults, exercise improved sleep" for "Exercise improves
+// sleep") overlaps far less and is not flagged. So coherence is 1 − the fraction of claims that are
+// conflicted or self-supporting (a claim that is both counts once); the explanation names the restating
+// claims and what they restate.
 //
 // parsimony is 1 while no claim has more than MaxBranching outgoing edges, else MaxBranching divided by
 // the largest out-degree.
@@ -77,10 +89,22 @@ func (e *Evaluator) Logic(sno *cns.SNO) cns.CriticScore {
 
 	var coherence float64
 	conflicted := 0
+	var restating []restatement
 	verr := g.Validate()
 	if verr == nil {
-		conflicted = len(conflictedClaims(g))
-		coherence = 1 - float64(conflicted)/float64(nClaims)
+		reach := reachAll(g)
+		bad := map[string]bool{}
+		for _, id := range conflictedClaims(g, reach) {
+			bad[id] = true
+		}
+		conflicted = len(bad)
+		if e.cfg.RestatementSimilarity > 0 {
+			restating = restatements(claimsOf(sno), reach, e.cfg.RestatementSimilarity)
+			for _, r := range restating {
+				bad[r.claim] = true
+			}
+		}
+		coherence = 1 - float64(len(bad))/float64(nClaims)
 	}
 
 	maxOut := 0
@@ -98,6 +122,7 @@ func (e *Evaluator) Logic(sno *cns.SNO) cns.CriticScore {
 	cs.SubScores["parsimony"] = parsimony
 	cs.SubScores["orphans"] = float64(orphans)
 	cs.SubScores["conflicted_claims"] = float64(conflicted)
+	cs.SubScores["self_supporting_claims"] = float64(len(restating))
 	cs.SubScores["max_out_degree"] = float64(maxOut)
 
 	if verr == nil && nClaims == 1 && nEdges == 0 {
@@ -112,6 +137,20 @@ func (e *Evaluator) Logic(sno *cns.SNO) cns.CriticScore {
 	} else {
 		fmt.Fprintf(&b, "; %d of %d claims argue both for and against the same target", conflicted, nClaims)
 	}
+	if len(restating) > 0 {
+		fmt.Fprintf(&b, "; SELF-SUPPORTING: %d of %d claims merely restate what they argue for (", len(restating), nClaims)
+		for k, r := range restating {
+			if k == maxNamed {
+				fmt.Fprintf(&b, "; and %d more", len(restating)-k)
+				break
+			}
+			if k > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "claim %s restates %s, which it supports: word overlap %.2f", r.claim, r.target, r.overlap)
+		}
+		b.WriteString(")")
+	}
 	fmt.Fprintf(&b, "; largest branching %d (limit %d); health %.3f = 0.5·%.2f + 0.3·%.2f + 0.2·%.2f",
 		maxOut, e.cfg.MaxBranching, cs.Score, connectivity, coherence, parsimony)
 	cs.Explanation = b.String()
@@ -124,10 +163,10 @@ const (
 	argAgainst             // a path with exactly one negative edge
 )
 
-// conflictedClaims returns the claims that reach some target both by a path arguing for it and by one
-// arguing against it. g must be a valid DAG (Validate passed). Each claim's reachable targets and their
-// polarities are computed once, children first, so the cost is O(edges × claims).
-func conflictedClaims(g *cns.Graph) []string {
+// reachAll returns, for every claim of g, the targets it reaches by a directed path and the polarity of
+// those paths. g must be a valid DAG (Validate passed). Each claim's targets are computed once, children
+// first, so the cost is O(edges × claims).
+func reachAll(g *cns.Graph) map[string]map[string]uint8 {
 	adj := make(map[string][]cns.Edge, len(g.Claims))
 	for _, e := range g.Edges {
 		adj[e.From] = append(adj[e.From], e)
@@ -158,9 +197,18 @@ func conflictedClaims(g *cns.Graph) []string {
 		memo[id] = m
 		return m
 	}
+	for _, c := range g.Claims {
+		reach(c.ID)
+	}
+	return memo
+}
+
+// conflictedClaims returns the claims that reach some target both by a path arguing for it and by one
+// arguing against it, in graph order.
+func conflictedClaims(g *cns.Graph, reach map[string]map[string]uint8) []string {
 	var out []string
 	for _, c := range g.Claims {
-		for _, p := range reach(c.ID) {
+		for _, p := range reach[c.ID] {
 			if p == argFor|argAgainst {
 				out = append(out, c.ID)
 				break
@@ -168,4 +216,54 @@ func conflictedClaims(g *cns.Graph) []string {
 		}
 	}
 	return out
+}
+
+// restatement is a claim that argues for a target it merely restates.
+type restatement struct {
+	claim, target string
+	overlap       float64
+}
+
+// restatements returns the claims that argue for some target (a path of positive edges) whose text they
+// restate (content-word Jaccard ≥ threshold), in graph order, each with its most similar such target
+// (ties: the first in graph order). Claims without content words restate nothing.
+func restatements(claims []cns.Claim, reach map[string]map[string]uint8, threshold float64) []restatement {
+	words := make(map[string]map[string]struct{}, len(claims))
+	for _, c := range claims {
+		w := map[string]struct{}{}
+		for _, t := range nlp.ContentWords(c.Text) {
+			w[t] = struct{}{}
+		}
+		words[c.ID] = w
+	}
+	var out []restatement
+	for _, c := range claims {
+		best := restatement{overlap: -1}
+		for _, t := range claims {
+			if t.ID == c.ID || reach[c.ID][t.ID]&argFor == 0 {
+				continue
+			}
+			if j := jaccard(words[c.ID], words[t.ID]); j >= threshold && j > best.overlap {
+				best = restatement{claim: c.ID, target: t.ID, overlap: j}
+			}
+		}
+		if best.overlap >= 0 {
+			out = append(out, best)
+		}
+	}
+	return out
+}
+
+// jaccard is |a ∩ b| / |a ∪ b|, and 0 when either set is empty.
+func jaccard(a, b map[string]struct{}) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	inter := 0
+	for w := range a {
+		if _, ok := b[w]; ok {
+			inter++
+		}
+	}
+	return float64(inter) / float64(len(a)+len(b)-inter)
 }
