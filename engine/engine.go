@@ -41,7 +41,10 @@ type Engine struct {
 
 	mu    sync.RWMutex
 	trust map[string]map[string]float64 // project → SNO id → trust, for the SNOs in the index
-	loop  *loop                         // pair discovery, synthesis, population (pairs.go); nil = off
+	// source is project → SNO id → critic.SourceKey, for the SNOs in the index: the novelty critic's flood
+	// detection counts near-duplicates from one source once.
+	source map[string]map[string]string
+	loop   *loop // pair discovery, synthesis, population (pairs.go); nil = off
 }
 
 // New returns an engine over the given store and NLP backends.
@@ -52,9 +55,10 @@ func New(cfg Config, store cns.Store, emb cns.Embedder, nli cns.NLI) (*Engine, e
 	}
 	return &Engine{
 		cfg: cfg, store: store, emb: emb, eval: eval,
-		index: vector.NewSet(emb.Dim(), cfg.NewIndex),
-		now:   time.Now,
-		trust: map[string]map[string]float64{},
+		index:  vector.NewSet(emb.Dim(), cfg.NewIndex),
+		now:    time.Now,
+		trust:  map[string]map[string]float64{},
+		source: map[string]map[string]string{},
 	}, nil
 }
 
@@ -123,7 +127,7 @@ func (e *Engine) Build(ctx context.Context, job *cns.Job) (*cns.SNO, error) {
 }
 
 func (e *Engine) score(ctx context.Context, sno *cns.SNO, eval *critic.Evaluator) error {
-	ref := critic.Reference{Index: e.index.For(sno.Project), TrustOf: e.trustOf(sno.Project)}
+	ref := critic.Reference{Index: e.index.For(sno.Project), TrustOf: e.trustOf(sno.Project), SourceOf: e.sourceOf(sno.Project)}
 	start := time.Now()
 	t, scores, err := eval.Evaluate(ctx, sno, ref)
 	if e.cfg.OnEvaluate != nil {
@@ -134,6 +138,15 @@ func (e *Engine) score(ctx context.Context, sno *cns.SNO, eval *critic.Evaluator
 	}
 	sno.Trust, sno.Critics = t, scores
 	return nil
+}
+
+func (e *Engine) sourceOf(project string) func(string) (string, bool) {
+	return func(id string) (string, bool) {
+		e.mu.RLock()
+		defer e.mu.RUnlock()
+		s, ok := e.source[project][id]
+		return s, ok
+	}
 }
 
 func (e *Engine) trustOf(project string) func(string) (float64, bool) {
@@ -158,11 +171,16 @@ func (e *Engine) Observe(sno *cns.SNO) {
 				e.trust[sno.Project] = map[string]float64{}
 			}
 			e.trust[sno.Project][sno.ID] = sno.Trust
+			if e.source[sno.Project] == nil {
+				e.source[sno.Project] = map[string]string{}
+			}
+			e.source[sno.Project][sno.ID] = critic.SourceKey(sno)
 			return
 		}
 	}
 	idx.Remove(sno.ID)
 	delete(e.trust[sno.Project], sno.ID)
+	delete(e.source[sno.Project], sno.ID)
 }
 
 func (e *Engine) notify(ctx context.Context, s *cns.SNO, change string) {
