@@ -113,7 +113,9 @@ func TestBatchSubscriberContract(t *testing.T) {
 		})
 	}
 	tests.TestPubSub(t, features,
-		func(t *testing.T) (message.Publisher, message.Subscriber) { return withGroup(t, watermill.NewShortUUID()) },
+		func(t *testing.T) (message.Publisher, message.Subscriber) {
+			return withGroup(t, watermill.NewShortUUID())
+		},
 		withGroup)
 }
 
