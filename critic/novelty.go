@@ -143,8 +143,8 @@ func (e *Evaluator) novelty(ctx context.Context, sno *cns.SNO, ref Reference) (c
 	cs.Score = 0
 	cs.Confidence = 1
 	cs.SubScores["flooding"] = 1
-	cs.Explanation = fmt.Sprintf("FLOODING: near-duplicate number %d (cosine ≥ %.2f) from source %s, after %s: near-copies from one source count once, so novelty is 0 and trust is capped at %.2f; %s",
-		cluster, e.cfg.FloodSimilarity, fc.source, nameSome(fc.same, 3), e.cfg.FloodTrustCap, cs.Explanation)
+	cs.Explanation = fmt.Sprintf("FLOODING: near-duplicate %d of a cluster from source %s (cosine ≥ %.2f; already in the population: %s); near-copies from one source count once, so novelty is 0 and trust is capped at %.2f; %s",
+		cluster, fc.source, e.cfg.FloodSimilarity, nameSome(fc.same, maxNamed), e.cfg.FloodTrustCap, cs.Explanation)
 	return cs, true, nil
 }
 
