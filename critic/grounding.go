@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/cns-dev/cns"
 )
@@ -57,7 +58,9 @@ type BatchNLI interface {
 // for it, so unlike an uncited contradiction it costs more than its own contribution: the item grounds
 // no claim at all (its content is not what it claims to be), and each claim it is miscited for loses the
 // full contradiction probability (λ = 1) from the best grounding its other items give. Adding a miscited
-// item to a narrative can therefore only lower its grounding. The check is skipped for ingested
+// item to a narrative can therefore only lower its grounding. Before an item is called miscited, a
+// passage of several sentences is read sentence by sentence: one sentence entailing the claim clears it
+// (confirmMiscitations), so a negation elsewhere in an honest abstract is not taken for a forgery. The check is skipped for ingested
 // documents (Lineage.Strategy "ingest"): there the links are ingestion's guess from the layout (the
 // document is linked to every claim, a reference in a sentence that is not a claim to the root), not an
 // author's assertion. Sub-score miscited_evidence counts the items.
@@ -156,23 +159,29 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 	}
 
 	// Miscitations first: a miscited item is discredited for every claim, not only the one it is cited for.
-	var miscited []miscitation
 	discredited := make([]bool, len(readable))
 	penalty := make([]float64, len(claims))
+	var miscited []miscitation
 	if e.cfg.MiscitationContradiction > 0 && sno.Lineage.Strategy != strategyIngest {
+		var suspects []miscitation
 		for ci, c := range claims {
 			if probs[ci] == nil {
 				continue
 			}
 			for j, i := range readable {
 				p := probs[ci][j]
-				if !slices.Contains(sno.Evidence[i].SupportsClaimIDs, c.ID) || p.Contradict < e.cfg.MiscitationContradiction || p.Contradict <= p.Entail {
-					continue
+				if slices.Contains(sno.Evidence[i].SupportsClaimIDs, c.ID) && p.Contradict >= e.cfg.MiscitationContradiction && p.Contradict > p.Entail {
+					suspects = append(suspects, miscitation{ci: ci, j: j, evidence: evidenceName(sno.Evidence[i], i), claim: c.ID, contradiction: p.Contradict})
 				}
-				miscited = append(miscited, miscitation{evidence: evidenceName(sno.Evidence[i], i), claim: c.ID, contradiction: p.Contradict})
-				discredited[j] = true
-				penalty[ci] = max(penalty[ci], p.Contradict)
 			}
+		}
+		var err error
+		if miscited, err = e.confirmMiscitations(ctx, sno, claims, readable, suspects); err != nil {
+			return cns.CriticScore{}, err
+		}
+		for _, m := range miscited {
+			discredited[m.j] = true
+			penalty[m.ci] = max(penalty[m.ci], m.contradiction)
 		}
 	}
 
@@ -247,10 +256,101 @@ const strategyIngest = "ingest"
 // maxNamed is how many evidence items or claims an explanation names before it only counts the rest.
 const maxNamed = 3
 
-// miscitation is an evidence item that contradicts a claim it is cited for.
+// miscitation is an evidence item (readable[j]) that contradicts a claim (claims[ci]) it is cited for.
 type miscitation struct {
+	ci, j           int
 	evidence, claim string
 	contradiction   float64
+}
+
+// maxConfirmSentences bounds the sentences of one evidence item read to confirm a miscitation. Beyond
+// it the item is judged on what was read, which can only keep the flag: a sentence clears it.
+const maxConfirmSentences = 64
+
+// confirmMiscitations keeps the suspects that no single sentence of their evidence clears. A passage can
+// support a claim in one sentence and mention a negation in another ("… had lower insulin than controls.
+// No serious adverse events occurred."); an NLI that judges the passage as a whole (the lexical one
+// reads any negation that way) then reports a contradiction the source does not make. So a suspect
+// whose evidence has several sentences is cleared when one of them entails the claim (entailment ≥ 0.5
+// and above its contradiction). The extra NLI calls are made only for suspects, which honest narratives
+// rarely have, in one batch when the backend batches.
+func (e *Evaluator) confirmMiscitations(ctx context.Context, sno *cns.SNO, claims []cns.Claim, readable []int, suspects []miscitation) ([]miscitation, error) {
+	var premises, hypotheses []string
+	var owner []int
+	for k, m := range suspects {
+		sents := splitSentences(sno.Evidence[readable[m.j]].Content, maxConfirmSentences)
+		if len(sents) < 2 {
+			continue // the passage is the sentence: its verdict stands
+		}
+		for _, st := range sents {
+			premises, hypotheses, owner = append(premises, st), append(hypotheses, claims[m.ci].Text), append(owner, k)
+		}
+	}
+	cleared := make([]bool, len(suspects))
+	if len(premises) > 0 {
+		var res []cns.Entailment
+		var err error
+		if b, ok := e.nli.(BatchNLI); ok {
+			res, err = b.ClassifyBatch(ctx, premises, hypotheses)
+			if err == nil && len(res) != len(premises) {
+				err = cns.Errorf(cns.EINTERNAL, "NLI %s returned %d results for %d pairs", e.nli.Name(), len(res), len(premises))
+			}
+		} else {
+			res = make([]cns.Entailment, len(premises))
+			for n := range premises {
+				if err = ctx.Err(); err != nil {
+					break
+				}
+				if res[n], err = e.nli.Classify(ctx, premises[n], hypotheses[n]); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("grounding: confirm %d suspected miscitations sentence by sentence: %w", len(suspects), err)
+		}
+		for n, p := range res {
+			if finite(p.Entail) && finite(p.Contradict) && p.Entail >= entailedThreshold && p.Entail > p.Contradict {
+				cleared[owner[n]] = true
+			}
+		}
+	}
+	var out []miscitation
+	for k, m := range suspects {
+		if !cleared[k] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// splitSentences splits text at a line break, or a '.', '!' or '?' followed by white space or the end, keeping
+// only pieces with a letter or digit, at most limit of them. It is deliberately simple: a piece cut at an
+// abbreviation ("et al.") is still judged, and can only clear a suspect by entailing the claim itself.
+func splitSentences(text string, limit int) []string {
+	var out []string
+	start := 0
+	flush := func(end int) {
+		if piece := strings.TrimSpace(text[start:end]); strings.IndexFunc(piece, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0 {
+			out = append(out, piece)
+		}
+		start = end
+	}
+	for i := 0; i < len(text) && len(out) < limit; i++ {
+		switch text[i] {
+		case '\n':
+			flush(i + 1)
+		case '.', '!', '?':
+			// Not inside "3.5" or "doi:10.1000/x.y": only before white space or the end.
+			if i+1 == len(text) || text[i+1] == ' ' || text[i+1] == '\n' || text[i+1] == '\t' || text[i+1] == '\r' {
+				flush(i + 1)
+			}
+		}
+	}
+	if len(out) < limit && start < len(text) {
+		flush(len(text))
+	}
+	return out
 }
 
 // claimsOf returns the claims to ground. The root claim's text falls back to the SNO's hypothesis (they

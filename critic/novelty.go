@@ -263,7 +263,8 @@ func (e *Evaluator) floodCluster(ctx context.Context, s *searcher, sno *cns.SNO,
 		return f, nil
 	}
 	need := e.cfg.FloodCluster - 1 // same-source near-duplicates that make the SNO flooding
-	k := min(e.cfg.FloodCluster+1, s.size)
+	// Start from what novelty already searched: those hits are at hand.
+	k := max(min(e.cfg.FloodCluster+1, s.size), s.k)
 	for {
 		hits, err := s.upTo(ctx, k)
 		if err != nil {
