@@ -300,9 +300,11 @@ func TestGroundingForgedEvidence(t *testing.T) {
 			score: 0, subs: map[string]float64{"miscited_evidence": 0},
 		},
 		{
-			// root: T neutral 0; c1 0 − 0.8 → 0.
-			name:  "no sentence entails the claim",
-			sno:   func() *cns.SNO { return snoOf(rootAndA, evidence("e1", "T1. T2.", 1, "c1"), evidence("e2", "Q", 1, "c1")) },
+			// e1 is discredited and Q is neutral to H: root 0; c1 0.9 − 0.8 = 0.1.
+			name: "no sentence entails the claim",
+			sno: func() *cns.SNO {
+				return snoOf(rootAndA, evidence("e1", "T1. T2.", 1, "c1"), evidence("e2", "Q", 1, "c1"))
+			},
 			score: 0.05, subs: map[string]float64{"miscited_evidence": 1},
 			explain: "evidence e1 contradicts claim c1",
 		},
@@ -373,9 +375,9 @@ func TestLogicSelfSupport(t *testing.T) {
 	}{
 		{
 			// Passive restatement: {vaccin, caus, autism} both ways. Coherence 1/2: 0.5 + 0.15 + 0.2.
-			name:    "premise restating the hypothesis",
-			g:       g("Vaccines cause autism.", map[string]string{"c1": "Autism is caused by vaccines."}, edge("c1", "root", S)),
-			score:   0.85, selfSup: 1,
+			name:  "premise restating the hypothesis",
+			g:     g("Vaccines cause autism.", map[string]string{"c1": "Autism is caused by vaccines."}, edge("c1", "root", S)),
+			score: 0.85, selfSup: 1,
 			explain: "SELF-SUPPORTING: 1 of 2 claims merely restate what they argue for (claim c1 restates root, which it supports: word overlap 1.00)",
 		},
 		{
