@@ -168,6 +168,12 @@ type Critics struct {
 	NoveltyK     int     `koanf:"novelty_k"`
 	TrustFloor   float64 `koanf:"trust_floor"`
 	MaxBranching int     `koanf:"max_branching"`
+	// Adversarial narratives (critic.Config): flooding, miscited evidence, self-supporting claims.
+	FloodSimilarity          float64 `koanf:"flood_similarity"`
+	FloodCluster             int     `koanf:"flood_cluster"` // 0 = off
+	FloodTrustCap            float64 `koanf:"flood_trust_cap"`
+	MiscitationContradiction float64 `koanf:"miscitation_contradiction"` // 0 = off
+	RestatementSimilarity    float64 `koanf:"restatement_similarity"`    // 0 = off
 }
 
 // Weights of the trust score; all zero means "use the preset".
@@ -298,6 +304,12 @@ func Defaults() map[string]any {
 		"dashboard.session_ttl":      "8h",
 		"dashboard.session_key":      "",
 		"dashboard.history_size":     180,
+		// Adversarial narratives (critic.Config): flooding, miscited evidence, self-supporting claims.
+		"critics.flood_similarity":          0.95,
+		"critics.flood_cluster":             3,
+		"critics.flood_trust_cap":           0.2,
+		"critics.miscitation_contradiction": 0.5,
+		"critics.restatement_similarity":    0.8,
 		// The operational loop (loop.go); pair thresholds calibrated on SciFact train (docs/pairs.md).
 		"pairs.min_chirality":               0.175,
 		"pairs.min_entanglement":            0.55,
@@ -614,10 +626,17 @@ func (c *Config) problems() []string {
 		}
 	}
 	for k, v := range map[string]float64{"critics.novelty_alpha": c.Critics.NoveltyAlpha, "critics.novelty_beta": c.Critics.NoveltyBeta,
-		"critics.trust_floor": c.Critics.TrustFloor, "admission.min_trust": c.Admission.MinTrust} {
+		"critics.trust_floor": c.Critics.TrustFloor, "admission.min_trust": c.Admission.MinTrust,
+		"critics.flood_similarity": c.Critics.FloodSimilarity, "critics.flood_trust_cap": c.Critics.FloodTrustCap,
+		"critics.miscitation_contradiction": c.Critics.MiscitationContradiction, "critics.restatement_similarity": c.Critics.RestatementSimilarity} {
 		if !finite01(v) {
 			add("%s: must be in [0,1]", k)
 		}
+	}
+	if n := c.Critics.FloodCluster; n < 0 || n == 1 {
+		add("critics.flood_cluster: must be 0 (off) or at least 2, got %d", n)
+	} else if n > 0 && c.Critics.FloodSimilarity == 0 {
+		add("critics.flood_similarity: must be above 0 while critics.flood_cluster is on")
 	}
 	if !slices.Contains(NLPBackends, c.NLP.Backend) {
 		add("nlp.backend: %q is not one of %s", c.NLP.Backend, strings.Join(NLPBackends, ", "))
@@ -736,6 +755,9 @@ func (c *Config) securityProblems() []string {
 	}
 	if w := c.Critics.Weights; w != (Weights{}) && (w.Grounding == 0 || w.Logic == 0) {
 		add("critics.weights: production weights must give grounding and logic a positive weight")
+	}
+	if c.Critics.FloodCluster > 0 && c.Critics.FloodTrustCap >= c.Admission.MinTrust {
+		add("critics.flood_trust_cap: production needs it below admission.min_trust, so flooding SNOs are rejected and stay out of pair search")
 	}
 	return p
 }

@@ -261,6 +261,8 @@ func (m *Main) Open(ctx context.Context) error {
 			Weights:      critic.Weights{Grounding: w.Grounding, Logic: w.Logic, Novelty: w.Novelty},
 			NoveltyAlpha: c.Critics.NoveltyAlpha, NoveltyBeta: c.Critics.NoveltyBeta, NoveltyK: c.Critics.NoveltyK,
 			TrustFloor: c.Critics.TrustFloor, MaxBranching: c.Critics.MaxBranching,
+			FloodSimilarity: c.Critics.FloodSimilarity, FloodCluster: c.Critics.FloodCluster, FloodTrustCap: c.Critics.FloodTrustCap,
+			MiscitationContradiction: c.Critics.MiscitationContradiction, RestatementSimilarity: c.Critics.RestatementSimilarity,
 		},
 		MinTrust:   c.Admission.MinTrust,
 		NewIndex:   vec.NewIndex,
