@@ -31,15 +31,22 @@ func randUnit(r *rand.Rand, dim int) []float32 {
 	return cns.Normalize(v)
 }
 
-// clustered returns n unit vectors around c random centres (what embeddings of topics look like).
-func clustered(r *rand.Rand, n, c, dim int, spread float64) [][]float32 {
-	centres := make([][]float32, c)
-	for i := range centres {
-		centres[i] = randUnit(r, dim)
+// topics returns c random unit centres.
+func topics(r *rand.Rand, c, dim int) [][]float32 {
+	out := make([][]float32, c)
+	for i := range out {
+		out[i] = randUnit(r, dim)
 	}
+	return out
+}
+
+// clustered returns n unit vectors, each a random centre plus Gaussian noise of the given standard
+// deviation per coordinate (what embeddings of texts on a set of topics look like).
+func clustered(r *rand.Rand, centres [][]float32, n int, spread float64) [][]float32 {
+	dim := len(centres[0])
 	out := make([][]float32, n)
 	for i := range out {
-		ctr := centres[r.IntN(c)]
+		ctr := centres[r.IntN(len(centres))]
 		v := make([]float32, dim)
 		for j := range v {
 			v[j] = ctr[j] + float32(r.NormFloat64()*spread)
@@ -146,7 +153,8 @@ func recallAt(t testing.TB, x cns.VectorIndex, truth *vector.Exact, queries [][]
 func TestHNSWRecall(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const dim, n = 64, 6000
-	data := clustered(r, n, 60, dim, 0.35)
+	ctrs := topics(r, 60, dim)
+	data := clustered(r, ctrs, n, 0.1) // noise of norm ~0.8 around each centre
 	truth := vector.NewExact(dim)
 	h := mustNew(t, dim, hnsw)
 	low := mustNew(t, dim, Config{Description: "IDMap,HNSW32", EfSearch: 1})
@@ -161,7 +169,7 @@ func TestHNSWRecall(t *testing.T) {
 	if err := low.AddBatch(ids, data); err != nil { // and in one batch
 		t.Fatal(err)
 	}
-	queries := clustered(r, 300, 60, dim, 0.35)
+	queries := clustered(r, ctrs, 300, 0.1)
 	rec := recallAt(t, h, truth, queries, 10)
 	t.Logf("HNSW32 recall@10 = %.3f (efSearch 64)", rec)
 	if rec < 0.95 {
@@ -169,6 +177,7 @@ func TestHNSWRecall(t *testing.T) {
 	}
 	// With efSearch below k FAISS searches with ef = k: recall drops on this data.
 	lowRec := recallAt(t, low, truth, queries, 10)
+	t.Logf("efSearch 1 (so ef = k = 10): recall@10 = %.3f", lowRec)
 	if lowRec >= rec {
 		t.Errorf("efSearch 1 recall %.3f not below efSearch 64 recall %.3f: efSearch is not applied", lowRec, rec)
 	}
