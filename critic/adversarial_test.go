@@ -245,7 +245,8 @@ func TestFloodConfigValidate(t *testing.T) {
 
 func TestGroundingForgedEvidence(t *testing.T) {
 	t.Parallel()
-	rootAndA := cns.Graph{Claims: []cns.Claim{{ID: cns.RootClaimID}, {ID: "c1", Text: "A"}}}
+	// snoOf writes the root's text into the graph, so every SNO gets its own (subtests run in parallel).
+	graph := func() cns.Graph { return cns.Graph{Claims: []cns.Claim{{ID: cns.RootClaimID}, {ID: "c1", Text: "A"}}} }
 	// P grounds the root but contradicts A; Q grounds A.
 	table := map[[2]string]cns.Entailment{
 		{"P", "H"}: p(1, 0, 0), {"P", "A"}: p(0.1, 0.1, 0.8), {"Q", "A"}: p(0.9, 0.1, 0),
@@ -264,31 +265,31 @@ func TestGroundingForgedEvidence(t *testing.T) {
 		{
 			// root 1 (P), c1 max(0, 0.9) = 0.9.
 			name:  "honest",
-			sno:   func() *cns.SNO { return snoOf(rootAndA, evidence("e1", "P", 1), evidence("e2", "Q", 1, "c1")) },
+			sno:   func() *cns.SNO { return snoOf(graph(), evidence("e1", "P", 1), evidence("e2", "Q", 1, "c1")) },
 			score: 0.95, subs: map[string]float64{"miscited_evidence": 0, "unverifiable_evidence": 0},
 		},
 		{
 			// P is cited for c1, which it contradicts: it grounds nothing (root 0) and c1 loses 0.8: 0.1.
 			name:  "miscited",
-			sno:   func() *cns.SNO { return snoOf(rootAndA, evidence("e1", "P", 1, "c1"), evidence("e2", "Q", 1, "c1")) },
+			sno:   func() *cns.SNO { return snoOf(graph(), evidence("e1", "P", 1, "c1"), evidence("e2", "Q", 1, "c1")) },
 			score: 0.05, subs: map[string]float64{"miscited_evidence": 1},
 			explain: "MISCITED EVIDENCE: evidence e1 contradicts claim c1 it is cited for (contradiction 0.80)",
 		},
 		{
 			// Without e1 at all: root 0, c1 0.9. Adding the miscited e1 must not raise that.
 			name:  "without the miscited item",
-			sno:   func() *cns.SNO { return snoOf(rootAndA, evidence("e2", "Q", 1, "c1")) },
+			sno:   func() *cns.SNO { return snoOf(graph(), evidence("e2", "Q", 1, "c1")) },
 			score: 0.45,
 		},
 		{
 			name:  "miscited for the root only",
-			sno:   func() *cns.SNO { return snoOf(rootAndA, evidence("e1", "P", 1, "root"), evidence("e2", "Q", 1, "c1")) },
+			sno:   func() *cns.SNO { return snoOf(graph(), evidence("e1", "P", 1, "root"), evidence("e2", "Q", 1, "c1")) },
 			score: 0.95, subs: map[string]float64{"miscited_evidence": 0},
 		},
 		{
 			name: "ingested documents are exempt",
 			sno: func() *cns.SNO {
-				s := snoOf(rootAndA, evidence("e1", "P", 1, "c1"), evidence("e2", "Q", 1, "c1"))
+				s := snoOf(graph(), evidence("e1", "P", 1, "c1"), evidence("e2", "Q", 1, "c1"))
 				s.Lineage.Strategy = "ingest"
 				return s
 			},
@@ -296,14 +297,14 @@ func TestGroundingForgedEvidence(t *testing.T) {
 		},
 		{
 			name:  "one sentence entailing the claim clears the passage",
-			sno:   func() *cns.SNO { return snoOf(rootAndA, evidence("e1", "S1. S2.", 1, "c1")) },
+			sno:   func() *cns.SNO { return snoOf(graph(), evidence("e1", "S1. S2.", 1, "c1")) },
 			score: 0, subs: map[string]float64{"miscited_evidence": 0},
 		},
 		{
 			// e1 is discredited and Q is neutral to H: root 0; c1 0.9 − 0.8 = 0.1.
 			name: "no sentence entails the claim",
 			sno: func() *cns.SNO {
-				return snoOf(rootAndA, evidence("e1", "T1. T2.", 1, "c1"), evidence("e2", "Q", 1, "c1"))
+				return snoOf(graph(), evidence("e1", "T1. T2.", 1, "c1"), evidence("e2", "Q", 1, "c1"))
 			},
 			score: 0.05, subs: map[string]float64{"miscited_evidence": 1},
 			explain: "evidence e1 contradicts claim c1",
@@ -311,7 +312,7 @@ func TestGroundingForgedEvidence(t *testing.T) {
 		{
 			name: "unverifiable citations are named and ground nothing",
 			sno: func() *cns.SNO {
-				return snoOf(rootAndA, evidence("e1", "P", 1), evidence("e2", "Q", 1, "c1"),
+				return snoOf(graph(), evidence("e1", "P", 1), evidence("e2", "Q", 1, "c1"),
 					evidence("doi:10.9/a", "", 1, "root"), evidence("doi:10.9/b", " ", 1), evidence("doi:10.9/c", "", 1), evidence("doi:10.9/d", "", 1))
 			},
 			score: 0.95, subs: map[string]float64{"unverifiable_evidence": 4, "readable_evidence": 2},
@@ -319,7 +320,7 @@ func TestGroundingForgedEvidence(t *testing.T) {
 		},
 		{
 			name:  "only unverifiable citations",
-			sno:   func() *cns.SNO { return snoOf(rootAndA, evidence("doi:10.9/a", "", 1, "root")) },
+			sno:   func() *cns.SNO { return snoOf(graph(), evidence("doi:10.9/a", "", 1, "root")) },
 			score: 0, subs: map[string]float64{"unverifiable_evidence": 1},
 			explain: "unverifiable: doi:10.9/a",
 		},
@@ -346,7 +347,7 @@ func TestGroundingForgedEvidence(t *testing.T) {
 	cfg := critic.DefaultConfig()
 	cfg.MiscitationContradiction = 0
 	cs, err := newEvaluator(t, cfg, &fakeNLI{table: table}).Grounding(context.Background(),
-		snoOf(rootAndA, evidence("e1", "P", 1, "c1"), evidence("e2", "Q", 1, "c1")))
+		snoOf(graph(), evidence("e1", "P", 1, "c1"), evidence("e2", "Q", 1, "c1")))
 	if err != nil || !near(cs.Score, 0.95, 1e-9) {
 		t.Errorf("check off: score %v, %v; want 0.95", cs.Score, err)
 	}
