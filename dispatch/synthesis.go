@@ -10,9 +10,11 @@ import (
 	"github.com/cns-dev/cns"
 )
 
-// SynthesisBudget reserves the budgets a synthesis needs (population.Budgets implements it).
+// SynthesisBudget paces syntheses (population.Budgets implements it): Check before the claim (EEXHAUSTED
+// when spent, consuming nothing), Record after a new claim.
 type SynthesisBudget interface {
-	ReserveSynthesis(ctx context.Context, project, a, b string) error
+	CheckSynthesis(ctx context.Context, project, a, b string) error
+	RecordSynthesis(ctx context.Context, project, a, b string) error
 }
 
 // Syntheses queues synthesize_pair jobs, from the API (SynthesizePair) and from pair discovery alike, so
@@ -20,7 +22,7 @@ type SynthesisBudget interface {
 type Syntheses struct {
 	D     *Dispatcher
 	Pairs cns.PairStore
-	// Budget, if set, is reserved before a new job is created; EEXHAUSTED leaves no trace.
+	// Budget, if set, is checked before a new claim and charged after it.
 	Budget SynthesisBudget
 	// Generator is the synthesizer version the pair is claimed for.
 	Generator string
@@ -28,7 +30,7 @@ type Syntheses struct {
 
 // Accept queues the synthesis of the pair (x, y) (in either order) for s.Generator and returns its job
 // id. When the pair was already claimed for this generator it returns that job, created=false, and
-// reserves nothing: the same pair is never synthesized twice by one generator version, whoever asks.
+// charges nothing: the same pair is never synthesized twice by one generator version, whoever asks.
 func (s *Syntheses) Accept(ctx context.Context, project, x, y string, auto bool) (jobID string, created bool, err error) {
 	a, b := cns.OrderPair(x, y)
 	id, err := s.Pairs.SynthesisClaim(ctx, project, a, b, s.Generator)
@@ -39,7 +41,12 @@ func (s *Syntheses) Accept(ctx context.Context, project, x, y string, auto bool)
 		return "", false, fmt.Errorf("read synthesis claim: %w", err)
 	}
 	if s.Budget != nil {
-		if err := s.Budget.ReserveSynthesis(ctx, project, a, b); err != nil {
+		if err := s.Budget.CheckSynthesis(ctx, project, a, b); err != nil {
+			// A concurrent request for this very pair may have claimed it and started its cooldowns
+			// between our read and the check: then its job is the answer, not the spent budget.
+			if id, cerr := s.Pairs.SynthesisClaim(ctx, project, a, b, s.Generator); cerr == nil {
+				return id, false, nil
+			}
 			return "", false, err
 		}
 	}
@@ -56,6 +63,12 @@ func (s *Syntheses) Accept(ctx context.Context, project, x, y string, auto bool)
 	if !created {
 		// Another process claimed it between the read and the claim; its job is the one.
 		return stored.ID, false, nil
+	}
+	if s.Budget != nil {
+		if err := s.Budget.RecordSynthesis(ctx, project, a, b); err != nil {
+			// The job is claimed and will run; an unrecorded spend only loosens the budget.
+			s.D.Log.Error("record synthesis budget", zap.String("project", project), zap.String("job_id", stored.ID), zap.Error(err))
+		}
 	}
 	if s.D.OnAccepted != nil {
 		s.D.OnAccepted(stored)

@@ -102,11 +102,12 @@ func exhausted(retry time.Duration, format string, args ...any) error {
 	return e
 }
 
-// ReserveSynthesis takes one synthesis from the hourly budget and starts the cooldown of both SNOs, or
-// returns EEXHAUSTED (with a retry hint) and takes nothing. The check and the takes are separate store
-// calls: concurrent callers may overrun a cooldown by the few that passed the check together, never the
-// hourly budget, which is taken atomically.
-func (b *Budgets) ReserveSynthesis(ctx context.Context, project, x, y string) error {
+// CheckSynthesis returns EEXHAUSTED (with a retry hint) when either SNO is cooling down or the hourly
+// synthesis budget is spent; it consumes nothing. RecordSynthesis consumes them once the synthesis is
+// claimed. Checking before and recording after the claim keeps a concurrent request for the same pair
+// from being refused by the budget its twin just took: whoever sees the spend can also see the claim.
+// The price: callers checking at the same moment may overrun a budget by their number.
+func (b *Budgets) CheckSynthesis(ctx context.Context, project, x, y string) error {
 	now := b.now()
 	if b.Cooldown > 0 {
 		for _, id := range []string{x, y} {
@@ -115,22 +116,36 @@ func (b *Budgets) ReserveSynthesis(ctx context.Context, project, x, y string) er
 				return fmt.Errorf("check cooldown of %s: %w", id, err)
 			}
 			if !ok {
-				return exhausted(b.Cooldown, "sno %s was synthesized less than %s ago (population.cooldown)", id, b.Cooldown)
+				return exhausted(b.Cooldown, "sno %s was synthesized less than %s ago (synthesis.cooldown)", id, b.Cooldown)
 			}
 		}
 	}
 	if b.SynthesesPerHour > 0 {
-		_, ok, err := b.Store.ConsumeQuota(ctx, cns.Quota{Project: project, Key: KeySyntheses, Amount: 1,
-			Limit: int64(b.SynthesesPerHour), Window: time.Hour, Now: now})
+		_, ok, err := b.Store.ConsumeQuota(ctx, cns.Quota{Project: project, Key: KeySyntheses, Limit: int64(b.SynthesesPerHour), Window: time.Hour, Now: now})
 		if err != nil {
-			return fmt.Errorf("take synthesis budget: %w", err)
+			return fmt.Errorf("check synthesis budget: %w", err)
 		}
 		if !ok {
 			return exhausted(time.Hour, "the synthesis budget of %d per hour is spent (synthesis.max_per_hour)", b.SynthesesPerHour)
 		}
 	}
+	return nil
+}
+
+// RecordSynthesis counts a claimed synthesis against the hourly budget and starts the cooldown of both
+// SNOs. The spend is recorded even past the limit (the synthesis is claimed): CheckSynthesis then refuses
+// the next ones.
+func (b *Budgets) RecordSynthesis(ctx context.Context, project, x, y string) error {
+	now := b.now()
+	if b.SynthesesPerHour > 0 {
+		if _, _, err := b.Store.ConsumeQuota(ctx, cns.Quota{Project: project, Key: KeySyntheses, Amount: 1, Limit: math.MaxInt64,
+			Window: time.Hour, Now: now}); err != nil {
+			return fmt.Errorf("record synthesis: %w", err)
+		}
+	}
 	if b.Cooldown > 0 {
 		for _, id := range []string{x, y} {
+			// Refused only when a concurrent synthesis started this cooldown already: nothing to do then.
 			if _, _, err := b.Store.ConsumeQuota(ctx, cns.Quota{Project: project, Key: CooldownKey(id), Amount: 1, Limit: 1, Window: b.Cooldown, Now: now}); err != nil {
 				return fmt.Errorf("start cooldown of %s: %w", id, err)
 			}

@@ -58,29 +58,48 @@ func TestBudgets(t *testing.T) {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	b := &population.Budgets{Store: st, SynthesesPerHour: 2, TokensPerHour: 1000, Cooldown: 10 * time.Minute, Now: func() time.Time { return now }}
 
-	if err := b.ReserveSynthesis(ctx, "p", "a", "b"); err != nil {
+	take := func(x, y string) error {
+		t.Helper()
+		if err := b.CheckSynthesis(ctx, "p", x, y); err != nil {
+			return err
+		}
+		return b.RecordSynthesis(ctx, "p", x, y)
+	}
+	if err := take("a", "b"); err != nil {
 		t.Fatal(err)
 	}
 	// a is cooling down: refused, and nothing taken (c and d still get the second synthesis).
-	err = b.ReserveSynthesis(ctx, "p", "a", "c")
+	err = take("a", "c")
 	if e, ok := err.(*cns.Error); !ok || e.Code != cns.EEXHAUSTED || e.RetryAfterSeconds != 600 {
 		t.Fatalf("cooling down: %v", err)
 	}
-	if err := b.ReserveSynthesis(ctx, "p", "c", "d"); err != nil {
+	if err := take("c", "d"); err != nil {
 		t.Fatal(err)
 	}
 	// The hourly budget of 2 is spent.
-	err = b.ReserveSynthesis(ctx, "p", "e", "f")
+	err = take("e", "f")
 	if e, ok := err.(*cns.Error); !ok || e.Code != cns.EEXHAUSTED || e.RetryAfterSeconds != 3600 {
 		t.Fatalf("over the hourly budget: %v", err)
 	}
-	// e and f were not put on cooldown by the refused reservation: after the hour they pass.
+	// A check alone consumes nothing: e and f were not put on cooldown; after the hour they pass.
 	now = now.Add(time.Hour)
-	if err := b.ReserveSynthesis(ctx, "p", "e", "f"); err != nil {
-		t.Fatalf("after an hour: %v", err)
+	for range 3 {
+		if err := b.CheckSynthesis(ctx, "p", "e", "f"); err != nil {
+			t.Fatalf("after an hour: %v", err)
+		}
+	}
+	// Recording is unconditional (the synthesis is claimed): two recorded at once overrun the budget of
+	// 2 by one, and the next check refuses.
+	for _, pr := range [][2]string{{"e", "f"}, {"g", "h"}, {"i", "j"}} {
+		if err := b.RecordSynthesis(ctx, "p", pr[0], pr[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.CheckSynthesis(ctx, "p", "k", "l"); cns.ErrorCode(err) != cns.EEXHAUSTED {
+		t.Fatalf("after recording 3 of 2: %v", err)
 	}
 	// Other projects have their own budgets.
-	if err := b.ReserveSynthesis(ctx, "q", "a", "b"); err != nil {
+	if err := b.CheckSynthesis(ctx, "q", "a", "b"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -108,7 +127,10 @@ func TestBudgets(t *testing.T) {
 	// Zero limits mean no limit and touch nothing.
 	free := &population.Budgets{Store: st}
 	for range 5 {
-		if err := free.ReserveSynthesis(ctx, "p", "a", "b"); err != nil {
+		if err := free.CheckSynthesis(ctx, "p", "a", "b"); err != nil {
+			t.Fatal(err)
+		}
+		if err := free.RecordSynthesis(ctx, "p", "a", "b"); err != nil {
 			t.Fatal(err)
 		}
 	}
