@@ -647,6 +647,16 @@ func (c *Config) problems() []string {
 	if c.Vector.HNSWEfSearch <= 0 {
 		add("vector.hnsw_ef_search: must be positive")
 	}
+	if c.NLP.Backend == "cybertron" {
+		for key, v := range map[string]string{"nlp.embedder_model": c.NLP.EmbedderModel, "nlp.nli_model": c.NLP.NLIModel} {
+			if strings.TrimSpace(v) == "" {
+				add("%s: required with nlp.backend cybertron (a model directory in nlp.models_dir)", key)
+			}
+		}
+	}
+	if c.Vector.Backend == "faiss" && !strings.HasPrefix(c.Vector.FaissIndex, "IDMap,") && !strings.HasPrefix(c.Vector.FaissIndex, "IDMap2,") {
+		add("vector.faiss_index: %q must start with \"IDMap,\" (e.g. IDMap,Flat or IDMap,HNSW32)", c.Vector.FaissIndex)
+	}
 	p = append(p, c.Dashboard.problems()...)
 	p = append(p, c.loopProblems()...)
 	sort.Strings(p)

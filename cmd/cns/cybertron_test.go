@@ -129,7 +129,7 @@ func TestDevWithCybertronRefusesBadModels(t *testing.T) {
 	}{
 		{map[string]string{"nlp.models_dir": filepath.Join(models, "nope")}, "does not exist; copy the embedding model"},
 		{map[string]string{}, "spago_model.bin missing or empty"},
-		{map[string]string{"nlp.nli_model": ""}, "nlp.nli_model is empty"},
+		{map[string]string{"nlp.nli_model": "../nli"}, "must be a directory name inside nlp.models_dir"},
 	} {
 		set := cybertronSettings(models)
 		for k, v := range c.set {
