@@ -379,7 +379,7 @@ func TestLogicSelfSupport(t *testing.T) {
 			name:  "premise restating the hypothesis",
 			g:     g("Vaccines cause autism.", map[string]string{"c1": "Autism is caused by vaccines."}, edge("c1", "root", S)),
 			score: 0.85, selfSup: 1,
-			explain: "SELF-SUPPORTING: 1 of 2 claims merely restate what they argue for (claim c1 restates root, which it supports: word overlap 1.00)",
+			explain: "SELF-SUPPORTING: 1 of 2 claims merely restate what they argue for (claim c1 restates root, which it argues for: word overlap 1.00)",
 		},
 		{
 			// c2 → c1 → root, c2 restates root through the chain. Coherence 2/3.

@@ -147,7 +147,7 @@ func (e *Evaluator) Logic(sno *cns.SNO) cns.CriticScore {
 			if k > 0 {
 				b.WriteString("; ")
 			}
-			fmt.Fprintf(&b, "claim %s restates %s, which it supports: word overlap %.2f", r.claim, r.target, r.overlap)
+			fmt.Fprintf(&b, "claim %s restates %s, which it argues for: word overlap %.2f", r.claim, r.target, r.overlap)
 		}
 		b.WriteString(")")
 	}
