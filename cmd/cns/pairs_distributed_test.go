@@ -101,9 +101,9 @@ func TestChiralPairsOnRedis(t *testing.T) {
 		!slices.Contains(ev, "doi:10.5555/sleep.trial") || !slices.Contains(ev, "url:https://example.org/cohort/sleep") {
 		t.Fatalf("synthesized SNO on Redis: lineage %v trust %v evidence %v", s.Lineage, s.TrustScore, ev)
 	}
-	// The stored pair is listed by the API process.
-	lp, err := c.n.ListPairs(ctx, authed(tok, &cnsv1.ListPairsRequest{}))
-	if err != nil || len(lp.Msg.Pairs) != 1 || lp.Msg.Pairs[0].SnoA != a {
-		t.Fatalf("ListPairs on Redis: %v, %v", lp, err)
-	}
+	// The pair the worker stored is listed by the API process (discovery follows the job's end).
+	waitFor(t, "the discovered pair on Redis", func() bool {
+		lp, err := c.n.ListPairs(ctx, authed(tok, &cnsv1.ListPairsRequest{}))
+		return err == nil && len(lp.Msg.Pairs) == 1 && lp.Msg.Pairs[0].SnoA == a
+	})
 }

@@ -125,7 +125,12 @@ func TestChiralPairToSynthesisEndToEnd(t *testing.T) {
 	if len(cps) == 0 || len(cps) > 5 {
 		t.Fatalf("conflictPoints = %v, want 1..5 (the hypotheses contradict each other)", p["conflictPoints"])
 	}
-	// The population view and the stored list agree; explicit thresholds above the pair's filter it out.
+	// Discovery stores the pair after the job succeeded (the worker's hook): the population view and the
+	// stored list show it once it did. Explicit thresholds above the pair's filter it out.
+	waitFor(t, "the discovered pair to be stored", func() bool {
+		lp, err := b.grpc.ListPairs(ctx, authed(b.token, &cnsv1.ListPairsRequest{}))
+		return err == nil && len(lp.Msg.Pairs) == 1
+	})
 	if status, out := postJSON(t, b, b.token, "/cns.v1.NarrativeService/FindChiralPairs", `{"limit": 10}`); status != 200 || len(out["pairs"].([]any)) != 1 {
 		t.Fatalf("population FindChiralPairs: %d %v", status, out)
 	}
@@ -275,6 +280,19 @@ func TestPairAndReviewErrors(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// waitFor polls cond until it holds, failing the test after 20 s: for effects that follow a job's end
+// asynchronously (pair discovery runs after the job is marked succeeded).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // mintToken mints a dev-project token with the given permissions.
 func mintToken(t *testing.T, b *bundle, perms ...string) string {
