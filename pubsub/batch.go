@@ -52,6 +52,11 @@ type BatchConfig struct {
 	AckBatch int
 }
 
+// WindowFor is the window for a worker running concurrency handlers at once: twice that, so the next
+// messages are already read when a handler finishes, and few enough that slow jobs do not wait in one
+// worker's window while another worker is idle.
+func WindowFor(concurrency int) int { return max(2*concurrency, 4) }
+
 func (c *BatchConfig) setDefaults() {
 	if c.OldestID == "" {
 		c.OldestID = "0"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -42,35 +41,25 @@ func NewRedisPublisher(c RedisConfig, logger watermill.LoggerAdapter) (message.P
 	return p, nil
 }
 
-// NewRedisCommandSubscribers returns n subscribers of the command consumer group. The redisstream
-// subscriber reads one message and waits for its ack before the next, so a worker runs n of them to
-// process n commands at once.
+// NewRedisCommandSubscribers returns the subscribers of the command consumer group for a worker running
+// n commands at once: one BatchSubscriber, consumer "<instance>-0", whose window (WindowFor(n)) keeps the
+// next commands read while n run. (Watermill's redisstream subscriber reads one message and waits for its
+// ack before the next, so a worker needed n of those, each costing two round trips per command.)
 func NewRedisCommandSubscribers(c RedisConfig, n int, logger watermill.LoggerAdapter) ([]message.Subscriber, error) {
-	subs := make([]message.Subscriber, 0, n)
-	for i := range n {
-		s, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
-			Client:        c.NewClient(),
-			ConsumerGroup: ConsumerGroup,
-			Consumer:      c.Instance + "-" + strconv.Itoa(i),
-			MaxIdleTime:   c.ClaimIdle,
-			ClaimInterval: min(c.ClaimIdle/2, 5*time.Second),
-			// A nacked command is retried by the same consumer after a pause (the worker also backs off).
-			NackResendSleep: 100 * time.Millisecond,
-			BlockTime:       time.Second,
-			// Without this, Close can leak a goroutine blocked on an empty stream.
-			DisableIndefiniteInitialBlock: true,
-			// Never give up reading because Redis went away: reconnect and go on.
-			ShouldStopOnReadErrors: stopOnlyWhenClosing,
-		}, logger)
-		if err != nil {
-			for _, s := range subs {
-				s.Close()
-			}
-			return nil, fmt.Errorf("redis subscriber %d: %w", i, err)
-		}
-		subs = append(subs, s)
+	s, err := NewBatchSubscriber(BatchConfig{
+		Client:        c.NewClient(),
+		ConsumerGroup: ConsumerGroup,
+		Consumer:      c.Instance + "-0",
+		Window:        WindowFor(n),
+		ClaimIdle:     c.ClaimIdle,
+		ClaimInterval: min(c.ClaimIdle/2, 5*time.Second),
+		// A nacked command is retried by the same consumer after a pause (the worker also backs off).
+		NackResendSleep: 100 * time.Millisecond,
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("redis subscriber: %w", err)
 	}
-	return subs, nil
+	return []message.Subscriber{s}, nil
 }
 
 // NewRedisFanOutSubscriber returns a subscriber that gets every event from now on (no consumer group):

@@ -394,7 +394,13 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	startWorker("w2")
 
 	const n = 1000
-	ids := ingestN(t, c, alpha, n, 0)
+	// Ingest while watching: workers may keep up with the ingestion, so the kill must not wait for it.
+	ingested := make(chan []string, 1)
+	go func() {
+		var ids []string
+		defer func() { ingested <- ids }() // also when ingestN stops the goroutine on a failure
+		ids = ingestN(t, c, alpha, n, 0)
+	}()
 	// Kill w1 while it is busy: wait until a good part of the work is done.
 	var atKill int64
 	for {
@@ -416,6 +422,10 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	w1.Wait()
 	time.Sleep(500 * time.Millisecond)
 	startWorker("w1")
+	ids := <-ingested
+	if len(ids) != n {
+		t.FailNow() // ingestN reported why
+	}
 
 	jobs := waitAll(t, c, alpha, ids, 4*time.Minute)
 	snos := map[string]bool{}
