@@ -116,3 +116,29 @@ type Store interface {
 
 	Close() error
 }
+
+// JobRef names one job of a project.
+type JobRef struct {
+	Project string
+	ID      string
+}
+
+// JobCompletion is one job, marked succeeded by the caller, and the SNO it produced: CompleteJob's
+// arguments, for CompleteJobs.
+type JobCompletion struct {
+	Job *Job
+	SNO *SNO
+}
+
+// BatchJobStore is implemented by stores that can do a worker's per-command bookkeeping for many jobs in
+// one go (one round trip or one transaction instead of one per job): the worker coalesces the calls of
+// its concurrent commands into these. Item i has exactly the semantics, errors and atomicity of the
+// single-job method (GetJob, UpdateJob, CompleteJob) on the same arguments; a batch as a whole is not
+// atomic: errs[i] is item i's error (nil when it was written), and items that succeeded stay written when
+// another fails. The returned slices have the length of the input. Items of several projects may be
+// mixed; the same job twice in one batch ends as two concurrent single calls would (one of them wins).
+type BatchJobStore interface {
+	GetJobs(ctx context.Context, refs []JobRef) (jobs []*Job, errs []error)
+	UpdateJobs(ctx context.Context, jobs []*Job) (errs []error)
+	CompleteJobs(ctx context.Context, items []JobCompletion) (errs []error)
+}

@@ -1,0 +1,281 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/store/record"
+)
+
+var _ cns.BatchJobStore = (*Store)(nil)
+
+// The batch scripts run the single-job scripts' steps once per item, with each item's keys laid out as the
+// single script has them (shared keys repeat per item), so the per-item logic is the same code: putJob is
+// jobStateUpdate with offsets, and snoUpdate's putSNO is reused as is. One script per project (all of a
+// project's keys share its hash slot), so a batch is one EVALSHA per project instead of one per job, and
+// Redis spends its time on the writes rather than on setting up scripts.
+const putJobStep = `
+local function putJob(k, o)
+  if redis.call("EXISTS", KEYS[k]) == 0 then return 0 end
+  redis.call("SET", KEYS[k], ARGV[o+1])
+  for i = k+2, k+5 do redis.call("ZREM", KEYS[i], ARGV[o+2]) end
+  redis.call("ZADD", KEYS[k+2+tonumber(ARGV[o+4])], ARGV[o+3], ARGV[o+2])
+  redis.call("ZADD", KEYS[k+1], ARGV[o+3], ARGV[o+2])
+  return 1
+end
+`
+
+// updateJobs: per item 6 KEYS (jobKeys) and 4 ARGV (record, id, score, stateIndex), as updateJob.
+// Returns one 1 (written) or 0 (missing) per item.
+var updateJobs = redis.NewScript(putJobStep + `
+local out = {}
+for i = 0, #KEYS/6 - 1 do out[i+1] = putJob(i*6+1, i*4) end
+return out
+`)
+
+// completeJobs: per item 15 KEYS (jobKeys, then snoKeys) and 9 ARGV, as completeJob.
+var completeJobs = redis.NewScript(snoUpdate + putJobStep + `
+local out = {}
+for i = 0, #KEYS/15 - 1 do
+  local k, o = i*15+1, i*9
+  if putJob(k, o) == 1 then
+    putSNO(k+6, o+4)
+    out[i+1] = 1
+  else
+    out[i+1] = 0
+  end
+end
+return out
+`)
+
+// GetJobs implements cns.BatchJobStore: one MGET per project, all in one pipeline.
+func (s *Store) GetJobs(ctx context.Context, refs []cns.JobRef) ([]*cns.Job, []error) {
+	const op = "get jobs"
+	jobs, errs := make([]*cns.Job, len(refs)), make([]error, len(refs))
+	if err := s.guard(ctx); err != nil {
+		fill(errs, wrap(op, err))
+		return jobs, errs
+	}
+	byProject := map[string][]int{}
+	for i, r := range refs {
+		if err := checkProject(r.Project); err != nil {
+			errs[i] = wrap(op, err)
+			continue
+		}
+		byProject[r.Project] = append(byProject[r.Project], i)
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := map[string]*redis.SliceCmd{}
+	for p, idx := range byProject {
+		keys := make([]string, len(idx))
+		for j, i := range idx {
+			keys[j] = s.k.job(p, refs[i].ID)
+		}
+		cmds[p] = pipe.MGet(ctx, keys...)
+	}
+	if len(cmds) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			for _, idx := range byProject {
+				for _, i := range idx {
+					errs[i] = wrap(op, err)
+				}
+			}
+			return jobs, errs
+		}
+	}
+	open := opener(s, record.DecodeJob)
+	for p, idx := range byProject {
+		vals := cmds[p].Val()
+		for j, i := range idx {
+			v, _ := vals[j].(string)
+			if vals[j] == nil {
+				errs[i] = wrap(op, cns.Errorf(cns.ENOTFOUND, "job %q not found", refs[i].ID))
+				continue
+			}
+			jobs[i], errs[i] = open(s.k.job(p, refs[i].ID), []byte(v))
+			errs[i] = wrap(op, errs[i])
+		}
+	}
+	return jobs, errs
+}
+
+// UpdateJobs implements cns.BatchJobStore.
+func (s *Store) UpdateJobs(ctx context.Context, jobs []*cns.Job) []error {
+	const op = "update job"
+	errs := make([]error, len(jobs))
+	if err := s.guard(ctx); err != nil {
+		fill(errs, wrap(op, err))
+		return errs
+	}
+	byProject := map[string]*batchArgs{}
+	for i, job := range jobs {
+		if err := checkJob(job); err != nil {
+			errs[i] = wrap(op, err)
+			continue
+		}
+		si, err := stateIndex(job.State)
+		if err != nil {
+			errs[i] = wrap(op, err)
+			continue
+		}
+		rec, err := record.EncodeJob(job)
+		if err != nil {
+			errs[i] = wrap(op, fmt.Errorf("encode job: %w", err))
+			continue
+		}
+		sealed, err := s.ring.seal(rec, s.k.job(job.Project, job.ID))
+		if err != nil {
+			errs[i] = wrap(op, err)
+			continue
+		}
+		a := byProject[job.Project]
+		if a == nil {
+			a = &batchArgs{}
+			byProject[job.Project] = a
+		}
+		a.keys = append(a.keys, s.k.jobKeys(job.Project, job.ID)...)
+		a.argv = append(a.argv, sealed, job.ID, micros(job.CreatedAt), si)
+		a.idx = append(a.idx, i)
+	}
+	s.runBatches(ctx, op, updateJobs, values(byProject),
+		errs, func(i int) error { return cns.Errorf(cns.ENOTFOUND, "job %q not found", jobs[i].ID) })
+	return errs
+}
+
+// CompleteJobs implements cns.BatchJobStore.
+func (s *Store) CompleteJobs(ctx context.Context, items []cns.JobCompletion) []error {
+	const op = "complete job"
+	errs := make([]error, len(items))
+	if err := s.guard(ctx); err != nil {
+		fill(errs, wrap(op, err))
+		return errs
+	}
+	byProject := map[string]*batchArgs{}
+	for i, it := range items {
+		keys, argv, err := s.completeArgs(it.Job, it.SNO)
+		if err != nil {
+			errs[i] = wrap(op, err)
+			continue
+		}
+		a := byProject[it.Job.Project]
+		if a == nil {
+			a = &batchArgs{}
+			byProject[it.Job.Project] = a
+		}
+		a.keys = append(a.keys, keys...)
+		a.argv = append(a.argv, argv...)
+		a.idx = append(a.idx, i)
+	}
+	s.runBatches(ctx, op, completeJobs, values(byProject),
+		errs, func(i int) error { return cns.Errorf(cns.ENOTFOUND, "job %q not found", items[i].Job.ID) })
+	return errs
+}
+
+// completeArgs checks one completion as CompleteJob does and returns its keys and arguments.
+func (s *Store) completeArgs(job *cns.Job, sno *cns.SNO) ([]string, []any, error) {
+	if err := checkJob(job); err != nil {
+		return nil, nil, err
+	}
+	if err := checkSNO(sno); err != nil {
+		return nil, nil, err
+	}
+	if sno.Project != job.Project {
+		return nil, nil, cns.Errorf(cns.EINVALID, "sno project %q is not the job's project %q", sno.Project, job.Project)
+	}
+	if job.State != cns.JobSucceeded {
+		return nil, nil, cns.Errorf(cns.EINVALID, "job %q is %s, not succeeded", job.ID, job.State)
+	}
+	if job.SNOID != "" && job.SNOID != sno.ID {
+		return nil, nil, cns.Errorf(cns.EINVALID, "job %q names sno %q but completes with sno %q", job.ID, job.SNOID, sno.ID)
+	}
+	j := *job
+	j.SNOID = sno.ID
+	jrec, err := record.EncodeJob(&j)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode job: %w", err)
+	}
+	srec, err := record.EncodeSNO(sno)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode sno: %w", err)
+	}
+	st, err := statusIndex(sno.Status)
+	if err != nil {
+		return nil, nil, err
+	}
+	si, _ := stateIndex(cns.JobSucceeded)
+	if jrec, err = s.ring.seal(jrec, s.k.job(j.Project, j.ID)); err != nil {
+		return nil, nil, err
+	}
+	if srec, err = s.ring.seal(srec, s.k.sno(sno.Project, sno.ID)); err != nil {
+		return nil, nil, err
+	}
+	keys := append(s.k.jobKeys(j.Project, j.ID), s.k.snoKeys(sno.Project, sno.ID)...)
+	return keys, []any{jrec, j.ID, micros(j.CreatedAt), si, srec, sno.ID, sno.Trust, st, evidenceArg(sno)}, nil
+}
+
+type batchArgs struct {
+	keys []string
+	argv []any
+	idx  []int
+}
+
+func values(m map[string]*batchArgs) []batchArgs {
+	out := make([]batchArgs, 0, len(m))
+	for _, a := range m {
+		out = append(out, *a)
+	}
+	return out
+}
+
+// runBatches runs script once per project batch, all in one pipeline (EVALSHA, loading the script first
+// if Redis does not have it), and records per item: nil, missing(i), or the batch's error.
+func (s *Store) runBatches(ctx context.Context, op string, script *redis.Script, batches []batchArgs, errs []error, missing func(i int) error) {
+	if len(batches) == 0 {
+		return
+	}
+	exec := func() ([]*redis.Cmd, error) {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(batches))
+		for b, a := range batches {
+			cmds[b] = script.EvalSha(ctx, pipe, a.keys, a.argv...)
+		}
+		_, err := pipe.Exec(ctx)
+		return cmds, err
+	}
+	cmds, err := exec()
+	if err != nil && isNoScript(err) {
+		if lerr := script.Load(ctx, s.rdb).Err(); lerr == nil {
+			cmds, err = exec()
+		}
+	}
+	for b, a := range batches {
+		res, cerr := cmds[b].Int64Slice()
+		if cerr == nil && len(res) != len(a.idx) {
+			cerr = fmt.Errorf("script returned %d results for %d items", len(res), len(a.idx))
+		}
+		for j, i := range a.idx {
+			switch {
+			case cerr != nil:
+				errs[i] = wrap(op, cerr)
+			case res[j] == 0:
+				errs[i] = wrap(op, missing(i))
+			}
+		}
+	}
+	_ = err // per-command errors are reported above
+}
+
+func isNoScript(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && len(re.Error()) >= 8 && re.Error()[:8] == "NOSCRIPT"
+}
+
+func fill(errs []error, err error) {
+	for i := range errs {
+		errs[i] = err
+	}
+}
