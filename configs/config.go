@@ -309,7 +309,7 @@ func Defaults() map[string]any {
 		"critics.flood_cluster":             3,
 		"critics.flood_trust_cap":           0.2,
 		"critics.miscitation_contradiction": 0.5,
-		"critics.restatement_similarity":    0.8,
+		"critics.restatement_similarity":    0.85,
 		// The operational loop (loop.go); pair thresholds calibrated on SciFact train (docs/pairs.md).
 		"pairs.min_chirality":               0.175,
 		"pairs.min_entanglement":            0.55,

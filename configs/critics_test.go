@@ -23,7 +23,7 @@ func TestAdversarialCriticKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := d.Critics; c.FloodCluster != 3 || c.FloodSimilarity != 0.95 || c.FloodTrustCap != 0.2 || c.MiscitationContradiction != 0.5 || c.RestatementSimilarity != 0.8 {
+	if c := d.Critics; c.FloodCluster != 3 || c.FloodSimilarity != 0.95 || c.FloodTrustCap != 0.2 || c.MiscitationContradiction != 0.5 || c.RestatementSimilarity != 0.85 {
 		t.Fatalf("default critics = %+v", c)
 	}
 
