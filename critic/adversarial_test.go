@@ -296,6 +296,16 @@ func TestGroundingForgedEvidence(t *testing.T) {
 			score: 0.95, subs: map[string]float64{"miscited_evidence": 0},
 		},
 		{
+			// Both parents cited e1; it is linked to both positions by construction.
+			name: "syntheses are exempt",
+			sno: func() *cns.SNO {
+				s := snoOf(graph(), evidence("e1", "P", 1, "c1"), evidence("e2", "Q", 1, "c1"))
+				s.Lineage = cns.Lineage{Parents: []string{"a", "b"}, Strategy: "dialectical"}
+				return s
+			},
+			score: 0.95, subs: map[string]float64{"miscited_evidence": 0},
+		},
+		{
 			name:  "one sentence entailing the claim clears the passage",
 			sno:   func() *cns.SNO { return snoOf(graph(), evidence("e1", "S1. S2.", 1, "c1")) },
 			score: 0, subs: map[string]float64{"miscited_evidence": 0},

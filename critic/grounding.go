@@ -60,10 +60,11 @@ type BatchNLI interface {
 // full contradiction probability (λ = 1) from the best grounding its other items give. Adding a miscited
 // item to a narrative can therefore only lower its grounding. Before an item is called miscited, a
 // passage of several sentences is read sentence by sentence: one sentence entailing the claim clears it
-// (confirmMiscitations), so a negation elsewhere in an honest abstract is not taken for a forgery. The check is skipped for ingested
-// documents (Lineage.Strategy "ingest"): there the links are ingestion's guess from the layout (the
-// document is linked to every claim, a reference in a sentence that is not a claim to the root), not an
-// author's assertion. Sub-score miscited_evidence counts the items.
+// (confirmMiscitations), so a negation elsewhere in an honest abstract is not taken for a forgery. Only
+// links a submitter asserted are checked (linksAsserted): not those of ingested documents (ingestion's
+// guess from the layout: the document is linked to every claim, a reference in a sentence that is not a
+// claim to the root) nor those a synthesis inherits from its two opposing parents. Sub-score
+// miscited_evidence counts the items.
 func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScore, error) {
 	claims := claimsOf(sno)
 	readable := make([]int, 0, len(sno.Evidence))
@@ -162,7 +163,7 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 	discredited := make([]bool, len(readable))
 	penalty := make([]float64, len(claims))
 	var miscited []miscitation
-	if e.cfg.MiscitationContradiction > 0 && sno.Lineage.Strategy != strategyIngest {
+	if e.cfg.MiscitationContradiction > 0 && linksAsserted(sno) {
 		var suspects []miscitation
 		for ci, c := range claims {
 			if probs[ci] == nil {
@@ -252,6 +253,15 @@ func (e *Evaluator) Grounding(ctx context.Context, sno *cns.SNO) (cns.CriticScor
 // strategyIngest is the lineage strategy of SNOs extracted from documents (engine.Build), whose evidence
 // links are ingestion's guesses rather than an author's assertions.
 const strategyIngest = "ingest"
+
+// linksAsserted reports whether the SNO's SupportsClaimIDs are its submitter's assertions, which the
+// miscitation check holds them to. An ingested document's links are ingestion's guesses from the layout.
+// A synthesis inherits its parents' links: an item both parents cite is linked to both opposing
+// positions, so it contradicts one of them by construction, and each parent's own citations were judged
+// when it was scored.
+func linksAsserted(sno *cns.SNO) bool {
+	return sno.Lineage.Strategy != strategyIngest && len(sno.Lineage.Parents) == 0
+}
 
 // maxNamed is how many evidence items or claims an explanation names before it only counts the rest.
 const maxNamed = 3
