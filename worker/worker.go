@@ -55,14 +55,15 @@ type Worker struct {
 	AfterStore func(ctx context.Context, sno *cns.SNO)
 }
 
-// New returns a worker.
+// New returns a worker. When the store implements cns.BatchJobStore, the job bookkeeping of concurrent
+// commands is coalesced into batch calls (coalesce.go).
 func New(cfg Config, store cns.Store, eng Builder, pub message.Publisher, log *zap.Logger) *Worker {
-	return &Worker{cfg: cfg, store: store, engine: eng, pub: pub, log: log, now: time.Now}
+	return &Worker{cfg: cfg, store: coalesced(store), engine: eng, pub: pub, log: log, now: time.Now}
 }
 
 // Register adds a command handler per subscriber to the router. The in-process bus delivers everything
-// to one subscriber at once; Redis Streams subscribers take one message at a time, so the distributed
-// worker passes worker.concurrency of them. Either way one shared limit bounds the jobs running at once.
+// to one subscriber at once, and so does the distributed worker's batching subscriber up to its window;
+// either way one shared limit bounds the jobs running at once.
 func (w *Worker) Register(r *message.Router, subs ...message.Subscriber) {
 	limit := pubsub.Limit(w.cfg.Concurrency)
 	for i, sub := range subs {
