@@ -12,6 +12,7 @@ PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 TEMPL_VERSION := v0.3.1118
 
 .PHONY: run build test test-go generate generate-check lint tools fuzz bench clean models eval templ templ-check faiss
+.PHONY: deploy-check
 
 ## run: build cns and start `cns dev` on 127.0.0.1:8080 (data in ./.cns-data)
 run: build models/MANIFEST.json
@@ -24,6 +25,10 @@ build:
 ## test: the whole suite — generated code check, vet, race-enabled tests, short fuzz runs
 test: generate-check templ-check models/MANIFEST.json
 	bash scripts/test.sh
+
+## deploy-check: Ansible (ansible-lint, a staging run, systemd-analyze, rendered units started against Redis), Dockerfile, compose
+deploy-check: models/MANIFEST.json
+	bash infrastructure/deploytest/deploy-check.sh
 
 ## faiss: install FAISS for `go build -tags faiss` (Debian libfaiss-dev + the C API in /usr/local/lib; idempotent)
 faiss:

@@ -39,6 +39,10 @@ go vet -tags faiss ./vector/... ./cmd/cns/
 go test -race -count=1 -tags faiss -timeout 10m ./vector/faiss/
 go test -race -count=1 -tags faiss -timeout 10m -run 'Faiss' ./cmd/cns/
 
+# Deployment (make deploy-check): installs ansible-core, ansible-lint, systemd when missing, then lints and
+# runs the playbooks into a staging root, verifies and starts the rendered units, checks the Docker files.
+bash infrastructure/deploytest/deploy-check.sh
+
 echo "== fuzz (short, seed corpora committed)"
 for target in "FuzzDocument ./ingest/" "FuzzVerify ./auth/" "FuzzSubmitNarrative ./server/"; do
   set -- $target
