@@ -150,6 +150,7 @@ func New(cfg Config, d Deps) (*Dashboard, error) {
 	}
 	a := db.uiAssets()
 	db.login = &login.Handler{Assets: a, Sessions: sm, Verify: d.Verify, Revoked: d.Revoked, Users: users, Hint: cfg.LoginHint, Log: d.Log,
+		Throttle: login.NewThrottle(10, 5*time.Minute),
 		SignedIn: func(s session.Session) { db.sampler.Watch(s.Project) }}
 	db.overview = &overview.Handler{Shell: db.shell, Stats: d.Store.Stats, Queues: d.Queues, Processes: d.Processes, History: hist, Refresh: cfg.RefreshInterval, Now: d.Now}
 	db.snos = &snos.Handler{Shell: db.shell, Done: db.done, Store: d.Store, Engine: d.Engine, Search: d.Search, Pairs: d.Pairs, Log: d.Log}

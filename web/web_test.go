@@ -617,3 +617,19 @@ func TestRevokedTokenEndsItsSession(t *testing.T) {
 		t.Errorf("a revoked token signed in: %d", p.status)
 	}
 }
+
+// TestSignInAttemptsAreLimited: after ten failed sign-ins from one address the next attempt is refused
+// with 429 and Retry-After before the credentials are looked at — even correct ones.
+func TestSignInAttemptsAreLimited(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t)
+	for i := range 10 {
+		if p := b.signInPassword("olga", "wrong-password"); p.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: status %d", i, p.status)
+		}
+	}
+	p := b.signInPassword("olga", testPassword)
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "Too many failed sign-ins") {
+		t.Fatalf("11th attempt: %d %q", p.status, p.header.Get("Retry-After"))
+	}
+}

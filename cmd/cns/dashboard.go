@@ -48,6 +48,9 @@ func (m *Main) mountDashboard(mux *http.ServeMux, verifier *auth.Verifier) error
 		// Without a pair store the loop is off; the pages then say that pair discovery is not available.
 		deps.Pairs = m.dashboardPairs
 	}
+	if m.revoked != nil {
+		deps.Revoked = m.revoked.Revoked
+	}
 	dash, err := web.New(web.Config{
 		RefreshInterval: c.Dashboard.RefreshInterval, SessionTTL: c.Dashboard.SessionTTL, SessionKey: key,
 		HistorySize: c.Dashboard.HistorySize, Users: users, DefaultProject: c.Auth.DevProject, Projects: projects,

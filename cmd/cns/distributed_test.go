@@ -106,7 +106,7 @@ type apiClients struct {
 }
 
 func clientsFor(m *Main) apiClients {
-	h2c := &http.Client{Transport: &http.Transport{Protocols: h2cOnly()}, Timeout: 20 * time.Second}
+	h2c := &http.Client{Transport: &http.Transport{Protocols: h2cOnly()}, Timeout: 60 * time.Second}
 	return apiClients{
 		n: cnsv1connect.NewNarrativeServiceClient(h2c, m.URL(), connect.WithGRPC()),
 		a: cnsv1connect.NewAdminServiceClient(h2c, m.URL(), connect.WithGRPC()),
@@ -445,7 +445,7 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	// Exactly n SNOs exist: page through them all.
 	seen, tok := 0, ""
 	for {
-		r, err := c.n.ListSNOs(context.Background(), authed(alpha, &cnsv1.ListSNOsRequest{PageSize: 1000, PageToken: tok}))
+		r, err := c.n.ListSNOs(context.Background(), authed(alpha, &cnsv1.ListSNOsRequest{PageSize: 200, PageToken: tok}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,8 +5,10 @@ package login
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
@@ -38,6 +40,8 @@ type Handler struct {
 	Log     *zap.Logger
 	// SignedIn, if set, is told about every new session (the history sampler watches its project).
 	SignedIn func(session.Session)
+	// Throttle limits failed sign-ins per client (nil: no limit).
+	Throttle *Throttle
 }
 
 // dummyHash is compared against when the user does not exist, so a wrong name costs as much time as a
@@ -99,6 +103,13 @@ func (h *Handler) SignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := h.model(r)
+	if blocked, wait := h.Throttle.Blocked(r); blocked {
+		h.Log.Warn("dashboard sign-in throttled", zap.String("client", r.RemoteAddr))
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		m.Error = fmt.Sprintf("Too many failed sign-ins from your address. Try again in %d seconds.", int(wait.Seconds())+1)
+		h.render(w, r, http.StatusTooManyRequests, m)
+		return
+	}
 	var s session.Session
 	var fail string
 	if tok := strings.TrimSpace(r.PostFormValue("token")); tok != "" {
@@ -108,6 +119,7 @@ func (h *Handler) SignIn(w http.ResponseWriter, r *http.Request) {
 		s, fail = h.byPassword(m.Username, r.PostFormValue("password"))
 	}
 	if fail != "" {
+		h.Throttle.Failed(r)
 		h.Log.Info("dashboard sign-in refused", zap.String("reason", fail))
 		m.Error = fail
 		h.render(w, r, http.StatusUnauthorized, m)
