@@ -290,6 +290,9 @@ func TestNarrativeFlooding(t *testing.T) {
 	if want := len(outlets) + cfg.FloodCluster - 1; len(listed) != want {
 		t.Fatalf("%d ACTIVE SNOs in the store, want %d", len(listed), want)
 	}
+	if st, err := w.store.Stats(ctx, "p"); err != nil || st.SNOsByStatus[cns.StatusRejected] != len(rejected) {
+		t.Fatalf("stored REJECTED SNOs: %v (%v), want %d", st.SNOsByStatus, err, len(rejected))
+	}
 
 	// The flood did not poison the claim: a sixth independent outlet is still admitted.
 	s, _ := w.submit("doi:10.7777/independent-study", floodDoc(2000))
