@@ -1,0 +1,195 @@
+// Command bench measures CNS side by side with its anchors — Celery with a Redis broker, asynq, Watermill's
+// Redis Streams subscriber and what a bare go-redis client can get out of Redis Streams — in one run, on
+// one machine, against one throwaway Redis, and writes docs/benchmarks.md with SVG charts.
+//
+// It is its own Go module (github.com/cns-dev/cns/bench) so that asynq and the other benchmark-only
+// dependencies never enter the service's go.mod. `make bench` runs it in full (medians of 5 runs);
+// `-smoke` runs every measurement once at tiny sizes in seconds, so CI keeps the harness working.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"time"
+)
+
+type options struct {
+	runs        int
+	smoke       bool
+	out         string
+	svgDir      string
+	suites      map[string]bool
+	n           int // no-op tasks per run, Go systems
+	celeryN     int // no-op tasks per run, Celery
+	cpuN        int // CPU tasks per run
+	concurrency int // CNS worker concurrency for short jobs
+	docs        int // documents per ingest run
+	profileDir  string
+	systems     string // comma-separated runner names ('' = all)
+}
+
+var allSuites = []string{"commands", "ingest", "api", "vector", "memory"}
+
+func main() {
+	var o options
+	var suites string
+	flag.IntVar(&o.runs, "runs", 5, "runs of every measurement (the report gives median, min and max)")
+	flag.BoolVar(&o.smoke, "smoke", false, "one run of everything at tiny sizes (CI): checks the harness, not the numbers")
+	flag.StringVar(&o.out, "out", "../docs/benchmarks.md", "report to write ('' = none)")
+	flag.StringVar(&o.svgDir, "svg", "../docs/bench", "directory of the SVG charts")
+	flag.StringVar(&suites, "suites", strings.Join(allSuites, ","), "suites to run: "+strings.Join(allSuites, ","))
+	flag.IntVar(&o.n, "n", 50_000, "no-op tasks per run (Go systems)")
+	flag.IntVar(&o.celeryN, "celery-n", 10_000, "no-op tasks per run (Celery)")
+	flag.IntVar(&o.cpuN, "cpu-n", 2_000, "CPU tasks per run (Celery: half)")
+	flag.IntVar(&o.concurrency, "concurrency", 64, "CNS worker concurrency for the no-op commands")
+	flag.IntVar(&o.docs, "docs", 300, "documents per end-to-end ingest run")
+	flag.StringVar(&o.profileDir, "profile", "", "write CPU profiles of the CNS worker drains here (pprof)")
+	flag.StringVar(&o.systems, "systems", "", "only these command-suite systems (comma-separated names; '' = all)")
+	flag.Parse()
+	o.suites = map[string]bool{}
+	for _, s := range strings.Split(suites, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			if !slices.Contains(allSuites, s) {
+				fmt.Fprintf(os.Stderr, "unknown suite %q\n", s)
+				os.Exit(2)
+			}
+			o.suites[s] = true
+		}
+	}
+	if o.smoke {
+		o.runs, o.n, o.celeryN, o.cpuN, o.docs = 1, 300, 40, 40, 6
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	env, err := startEnv()
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	res := newResults(o)
+	res.machine = describeMachine(ctx, env)
+	started := time.Now()
+	logf("machine: %s", res.machine.summary())
+	if o.suites["commands"] {
+		if err := commandSuite(ctx, o, env, res); err != nil {
+			return fmt.Errorf("commands: %w", err)
+		}
+	}
+	if o.suites["ingest"] {
+		if err := ingestSuite(ctx, o, env, res); err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+	}
+	if o.suites["api"] {
+		if err := apiSuite(ctx, o, env, res); err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+	}
+	if o.suites["vector"] {
+		if err := vectorSuite(ctx, o, res); err != nil {
+			return fmt.Errorf("vector: %w", err)
+		}
+	}
+	if o.suites["memory"] {
+		if err := memorySuite(ctx, o, env, res); err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	res.elapsed = time.Since(started)
+	res.machine.loadAfter = loadAverage()
+	fmt.Println(res.text())
+	if o.out != "" {
+		if err := res.write(o.out, o.svgDir); err != nil {
+			return err
+		}
+		logf("wrote %s and charts in %s", o.out, o.svgDir)
+	}
+	return nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// commandSuite runs every system's no-op and CPU tasks, run after run in turn (so a burst of load from
+// elsewhere on the machine spreads over all systems rather than landing on one), plus the compute
+// ceilings.
+func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) error {
+	celeryVersion, err := ensureCelery()
+	if err != nil {
+		return err
+	}
+	res.machine.versions["Celery"] = celeryVersion
+	runners := commandRunners(o.concurrency)
+	for run := range o.runs {
+		logf("commands: run %d of %d (load %s)", run+1, o.runs, loadAverage())
+		res.add(series{suite: "cpu", name: "compute-ceiling-go", metric: "tasks/s", higher: true,
+			note: "the CPU task on 2 goroutines, nothing else"}, computeCeiling(o.cpuN, cpuConcurrency))
+		if pc, err := celeryCeiling(ctx, max(o.cpuN/2, 8)); err == nil {
+			res.add(series{suite: "cpu", name: "compute-ceiling-python", metric: "tasks/s", higher: true,
+				note: "the CPU task in 2 Python processes, nothing else"}, pc)
+		} else {
+			return err
+		}
+		for _, r := range runners {
+			if o.systems != "" && !slices.Contains(strings.Split(o.systems, ","), r.name) {
+				continue
+			}
+			for _, kind := range r.kinds {
+				n := o.n
+				switch {
+				case kind == kindCPU && strings.HasPrefix(r.name, "celery"):
+					n = max(o.cpuN/2, 8)
+				case kind == kindCPU:
+					n = o.cpuN
+				case strings.HasPrefix(r.name, "celery"):
+					n = o.celeryN
+				}
+				if err := env.flush(ctx); err != nil {
+					return err
+				}
+				stopProfile := startProfile(o, r, kind, run)
+				before, _ := env.stats(ctx)
+				tp, err := r.run(ctx, r, env, kind, n)
+				after, _ := env.stats(ctx)
+				stopProfile()
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", r.name, kind, err)
+				}
+				suite := "commands"
+				if kind == kindCPU {
+					suite = "cpu"
+				}
+				label := fmt.Sprintf("%s (concurrency %d)", r.anchor, r.conc(kind))
+				res.add(series{suite: suite, name: r.name, metric: "tasks/s", higher: true, note: label, n: n}, tp.drain)
+				res.add(series{suite: suite + "-enqueue", name: r.name, metric: "tasks/s", higher: true, note: label, n: n}, tp.enqueue)
+				// Redis's own cost per task over the whole run (enqueue and drain).
+				res.add(series{suite: suite + "-redis", name: r.name, metric: "Redis µs/task", note: "time inside Redis commands per task", n: n},
+					float64(after.usec-before.usec)/float64(n))
+				res.redisCmds[suite+"/"+r.name] = after.perCmd
+				res.redisCalls[suite+"/"+r.name] = after.perCalls
+				logf("  %-26s %-4s %9.0f tasks/s (enqueue %7.0f/s; %s)", r.name, kind, tp.drain, tp.enqueue,
+					fmt.Sprintf("%.1f Redis µs/task", float64(after.usec-before.usec)/float64(n)))
+				logf("      Redis time: %s", res.topCommands(suite+"/"+r.name, 6))
+				if os.Getenv("CNS_BENCH_DEBUG") != "" {
+					for k, v := range after.perCmd {
+						logf("      %-20s %8d calls %8.2f µs/call", k, after.perCalls[k], float64(v)/float64(max(after.perCalls[k], 1)))
+					}
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cns-dev/cns"
+	cnsv1 "github.com/cns-dev/cns/proto/gen/cns/v1"
+	redisstore "github.com/cns-dev/cns/store/redis"
+	"github.com/cns-dev/cns/vector"
+)
+
+// ingestSuite: documents/s end to end with the built-in NLP — `cns dev` (bolt, in-process bus), and
+// `cns serve` with 1 and 2 `cns worker` processes on Redis (worker.concurrency 2, the default).
+func ingestSuite(ctx context.Context, o options, env *benchEnv, res *results) error {
+	models, haveModels := modelsDir()
+	nlp := "built-in NLP with GloVe/WordNet assets (make models)"
+	if !haveModels {
+		nlp = "built-in NLP without assets: hashed n-gram embedder and lexical NLI (run make models for GloVe/WordNet)"
+	}
+	res.notes = append(res.notes, "Ingest: "+nlp+"; ~2 KB documents, 16 concurrent clients.")
+	nlpEnv := "CNS_NLP_MODELS_DIR=" + models
+	for run := range o.runs {
+		logf("ingest: run %d of %d (load %s)", run+1, o.runs, loadAverage())
+		docs := make([]string, o.docs)
+		for i := range docs {
+			docs[i] = doc2k(run*100_000 + i)
+		}
+		// cns dev
+		dir, err := os.MkdirTemp("", "cns-bench-dev-")
+		if err != nil {
+			return err
+		}
+		dev, err := startCNS(ctx, []string{nlpEnv}, "dev", "--data", dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return err
+		}
+		tok, err := waitFile(filepath.Join(dir, "dev.token"))
+		if err == nil {
+			var rate float64
+			if _, rate, err = ingestAll(ctx, narrativeClient(dev.addr), tok, docs); err == nil {
+				res.add(series{suite: "ingest", name: "cns dev", metric: "docs/s", higher: true, n: len(docs),
+					note: "one process: API, bolt store, in-process bus, worker (concurrency 2)"}, rate)
+				logf("  cns dev                    %7.1f docs/s", rate)
+			}
+		}
+		dev.stop()
+		os.RemoveAll(dir)
+		if err != nil {
+			return fmt.Errorf("cns dev: %w", err)
+		}
+		// Redis: serve + k workers
+		for _, workers := range []int{1, 2} {
+			if err := env.flush(ctx); err != nil {
+				return err
+			}
+			rate, err := ingestRedis(ctx, env, nlpEnv, workers, docs)
+			if err != nil {
+				return fmt.Errorf("redis with %d workers: %w", workers, err)
+			}
+			res.add(series{suite: "ingest", name: fmt.Sprintf("cns serve + %d worker", workers), metric: "docs/s", higher: true, n: len(docs),
+				note: "separate processes on one Redis; each worker concurrency 2"}, rate)
+			logf("  serve + %d worker(s)        %7.1f docs/s", workers, rate)
+		}
+	}
+	return nil
+}
+
+func ingestRedis(ctx context.Context, env *benchEnv, nlpEnv string, workers int, docs []string) (float64, error) {
+	e := redisEnv(env, nlpEnv)
+	api, err := startCNS(ctx, e, "serve", "--instance", "api")
+	if err != nil {
+		return 0, err
+	}
+	defer api.stop()
+	for i := range workers {
+		w, err := startCNS(ctx, e, "worker", "--instance", fmt.Sprint("w", i))
+		if err != nil {
+			return 0, err
+		}
+		defer w.stop()
+	}
+	tok, err := serveToken()
+	if err != nil {
+		return 0, err
+	}
+	_, rate, err := ingestAll(ctx, narrativeClient(api.addr), tok, docs)
+	return rate, err
+}
+
+func waitFile(path string) (string, error) {
+	for range 600 {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b)), nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "", fmt.Errorf("%s did not appear", path)
+}
+
+// apiRate is the request rate of the latency suite, and apiDuration how long each target is driven.
+const apiRate = 1000
+
+// apiSuite: GetSNO and ListSNOs latency through `cns serve` (gRPC over h2c, the real client) at a fixed
+// rate, next to a raw Redis GET of an SNO's key at the same rate, from the same open-loop pacer: each
+// request is sent at its scheduled time whatever the previous ones do, and its latency counts from that
+// time, so a stall shows in the percentiles instead of slowing the load (no coordinated omission).
+func apiSuite(ctx context.Context, o options, env *benchEnv, res *results) error {
+	duration := 8 * time.Second
+	if o.smoke {
+		duration = 300 * time.Millisecond
+	}
+	if err := env.flush(ctx); err != nil {
+		return err
+	}
+	models, _ := modelsDir()
+	e := redisEnv(env, "CNS_NLP_MODELS_DIR="+models)
+	api, err := startCNS(ctx, e, "serve", "--instance", "api")
+	if err != nil {
+		return err
+	}
+	defer api.stop()
+	w, err := startCNS(ctx, e, "worker", "--instance", "w0")
+	if err != nil {
+		return err
+	}
+	tok, err := serveToken()
+	if err != nil {
+		return err
+	}
+	c := narrativeClient(api.addr)
+	docs := make([]string, max(o.docs/3, 4))
+	for i := range docs {
+		docs[i] = doc2k(i)
+	}
+	snos, _, err := ingestAll(ctx, c, tok, docs)
+	w.stop() // nothing else runs while latencies are measured
+	if err != nil {
+		return err
+	}
+	rdb := env.client(0)
+	defer rdb.Close()
+	size, _ := rdb.StrLen(ctx, "cns:{bench}:sno:"+snos[0]).Result()
+	res.notes = append(res.notes, fmt.Sprintf("API latency: %d SNOs in the project; an SNO record is %d bytes in Redis; ListSNOs returns the first page of 20; %d req/s for %v per target and run.",
+		len(snos), size, apiRate, duration))
+	targets := []struct {
+		name string
+		do   func(i int) error
+	}{
+		{"redis GET (SNO key)", func(i int) error {
+			return rdb.Get(ctx, "cns:{bench}:sno:"+snos[i%len(snos)]).Err()
+		}},
+		{"GetSNO", func(i int) error {
+			_, err := c.GetSNO(ctx, authed(tok, &cnsv1.GetSNORequest{SnoId: snos[i%len(snos)]}))
+			return err
+		}},
+		{"ListSNOs", func(i int) error {
+			_, err := c.ListSNOs(ctx, authed(tok, &cnsv1.ListSNOsRequest{PageSize: 20}))
+			return err
+		}},
+	}
+	// Warm every path (connections, caches) before measuring.
+	for _, t := range targets {
+		if _, err := openLoop(ctx, 200, 200*time.Millisecond, t.do); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+	}
+	for run := range o.runs {
+		logf("api: run %d of %d (load %s)", run+1, o.runs, loadAverage())
+		for _, t := range targets {
+			lat, err := openLoop(ctx, apiRate, duration, t.do)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			slices.Sort(lat)
+			for _, q := range []struct {
+				name string
+				p    float64
+			}{{"p50", 0.50}, {"p99", 0.99}, {"p999", 0.999}} {
+				v := float64(lat[min(len(lat)-1, int(q.p*float64(len(lat))))].Microseconds())
+				res.add(series{suite: "api", name: t.name, metric: q.name + " µs", n: len(lat), note: fmt.Sprintf("%d req/s", apiRate)}, v)
+			}
+			logf("  %-22s p50 %6dµs p99 %6dµs p999 %6dµs (%d requests)", t.name,
+				lat[len(lat)/2].Microseconds(), lat[len(lat)*99/100].Microseconds(), lat[min(len(lat)-1, len(lat)*999/1000)].Microseconds(), len(lat))
+		}
+	}
+	return nil
+}
+
+// openLoop calls do at rate per second for d and returns each call's latency from its scheduled start.
+func openLoop(ctx context.Context, rate int, d time.Duration, do func(i int) error) ([]time.Duration, error) {
+	n := int(float64(rate) * d.Seconds())
+	lat := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	for i := range n {
+		at := start.Add(time.Duration(i) * interval)
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := do(i)
+			lat[i] = time.Since(at)
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	wg.Wait()
+	return lat, first
+}
+
+// vectorSuite: the exact vector index (what every process keeps per project) at 10k, 100k and 1M
+// vectors of the built-in embedder's dimension: queries/s of one search (k = 10) and its latency.
+// Pair discovery runs the engine's own benchmark (engine.BenchmarkDiscoverPairs: 10k and 100k SNOs).
+func vectorSuite(ctx context.Context, o options, res *results) error {
+	const dim, k = 256, 10
+	sizes := []int{10_000, 100_000, 1_000_000}
+	if o.smoke {
+		sizes = []int{2_000}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range sizes {
+		x := vector.NewExact(dim)
+		for i := range n {
+			x.Add("sno_"+strconv.Itoa(i), randUnit(r, dim))
+		}
+		queries := make([][]float32, 64)
+		for i := range queries {
+			queries[i] = randUnit(r, dim)
+		}
+		for run := range o.runs {
+			lat := make([]time.Duration, 0, 1024)
+			deadline := time.Now().Add(2 * time.Second)
+			if o.smoke {
+				deadline = time.Now().Add(100 * time.Millisecond)
+			}
+			start := time.Now()
+			for i := 0; time.Now().Before(deadline) || i < 16; i++ {
+				t0 := time.Now()
+				if _, err := x.Search(queries[i%len(queries)], k); err != nil {
+					return err
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			qps := float64(len(lat)) / time.Since(start).Seconds()
+			slices.Sort(lat)
+			name := fmt.Sprintf("exact index, %s vectors", humanCount(n))
+			res.add(series{suite: "vector", name: name, metric: "queries/s", higher: true, note: fmt.Sprintf("dim %d, k %d", dim, k)}, qps)
+			res.add(series{suite: "vector", name: name, metric: "p99 µs", note: fmt.Sprintf("dim %d, k %d", dim, k)}, float64(lat[len(lat)*99/100].Microseconds()))
+			if run == 0 {
+				logf("vector: %-30s %9.0f queries/s, p99 %v", name, qps, lat[len(lat)*99/100])
+			}
+		}
+	}
+	// Pair discovery: the engine's benchmark, in the service module.
+	if o.smoke {
+		return nil
+	}
+	logf("vector: pair discovery (engine.BenchmarkDiscoverPairs, %d runs)", o.runs)
+	out, err := goBench(ctx, "./engine/", "^BenchmarkDiscoverPairs$", o.runs)
+	if err != nil {
+		return err
+	}
+	for name, vals := range out {
+		label := strings.TrimPrefix(name, "BenchmarkDiscoverPairs/")
+		for _, ns := range vals {
+			res.add(series{suite: "pairs", name: label, metric: "ms/op", note: "one new SNO against the population"}, ns/1e6)
+		}
+	}
+	return nil
+}
+
+func humanCount(n int) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1000:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return strconv.Itoa(n)
+}
+
+func randUnit(r *rand.Rand, dim int) []float32 {
+	v := make([]float32, dim)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return cns.Normalize(v)
+}
+
+// memorySuite: Redis bytes per SNO (with its job) and the resident memory a `cns serve` process needs per
+// 100k SNOs (its index replica and population view), from the difference between an empty and a loaded
+// store. SNOs are written through the Redis store with the shape ingesting a 2 KB abstract gives.
+func memorySuite(ctx context.Context, o options, env *benchEnv, res *results) error {
+	n := 100_000
+	if o.smoke {
+		n = 500
+	}
+	if err := env.flush(ctx); err != nil {
+		return err
+	}
+	rdb := env.client(0)
+	defer rdb.Close()
+	// The hashed embedder (256 dimensions): its SNOs match the ones written here. What the NLP model
+	// itself takes cancels out in the difference.
+	e := redisEnv(env, "CNS_NLP_MODELS_DIR=/nonexistent")
+	empty, err := startCNS(ctx, e, "serve", "--instance", "api")
+	if err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	rssEmpty, err := empty.rss()
+	empty.stop()
+	if err != nil {
+		return err
+	}
+	before := usedMemory(ctx, rdb)
+	store := redisstore.New(rdb, "")
+	logf("memory: writing %d SNOs", n)
+	if err := parallel(n, 16, func(i int) error {
+		r := rand.New(rand.NewPCG(uint64(i), 7))
+		id := strconv.Itoa(i)
+		now := time.Now().UTC()
+		job := &cns.Job{ID: "job_" + id, Project: "bench", Kind: cns.JobIngestDocument, State: cns.JobQueued, CreatedAt: now, UpdatedAt: now,
+			Document: &cns.DocumentInput{Text: strings.Repeat("x", 2000)}}
+		if _, _, err := store.CreateJob(ctx, job); err != nil {
+			return err
+		}
+		job.State, job.SNOID = cns.JobSucceeded, "sno_"+id
+		return store.CompleteJob(ctx, job, realisticSNO("bench", "sno_"+id, job.ID, r))
+	}); err != nil {
+		return err
+	}
+	after := usedMemory(ctx, rdb)
+	res.add(series{suite: "memory", name: "Redis, per SNO with its job", metric: "bytes", note: "used_memory delta; job keeps its 2 KB document"}, float64(after-before)/float64(n))
+	loaded, err := startCNS(ctx, e, "serve", "--instance", "api")
+	if err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	rssLoaded, err := loaded.rss()
+	loaded.stop()
+	if err != nil {
+		return err
+	}
+	res.add(series{suite: "memory", name: "cns serve RSS, per 100k SNOs", metric: "MiB", note: fmt.Sprintf("RSS with %d SNOs minus RSS empty, scaled", n)},
+		float64(rssLoaded-rssEmpty)/(1<<20)*100_000/float64(n))
+	logf("memory: Redis %.0f bytes/SNO; serve RSS %.0f MiB empty, %.0f MiB with %d SNOs", float64(after-before)/float64(n),
+		float64(rssEmpty)/(1<<20), float64(rssLoaded)/(1<<20), n)
+	return nil
+}
+
+func usedMemory(ctx context.Context, rdb *redis.Client) int64 {
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// realisticSNO is about what ingesting a 2 KB abstract produces (store/redis's memory benchmark uses the
+// same shape): 10 claims, 10 edges, 4 evidence items, a 256-dimension embedding, three critic scores.
+func realisticSNO(project, id, jobID string, r *rand.Rand) *cns.SNO {
+	now := time.Now().UTC()
+	g := cns.NewGraph("Supervised exercise programmes improve sleep duration in adults with low baseline activity.")
+	for i := 1; i <= 10; i++ {
+		g.Claims = append(g.Claims, cns.Claim{ID: "c" + strconv.Itoa(i), Text: strings.Repeat("participants slept longer and reported less fatigue ", 2)})
+		g.Edges = append(g.Edges, cns.Edge{From: "c" + strconv.Itoa(i), To: cns.RootClaimID, Relation: cns.RelationSupports, Strength: 0.5})
+	}
+	var ev []cns.Evidence
+	for i := range 4 {
+		ev = append(ev, cns.Evidence{ID: fmt.Sprintf("doi:10.1000/x.%d.%d", r.IntN(1000), i), SourceID: "10.1000/x", Confidence: 0.8,
+			Content: strings.Repeat("We enrolled adults in a randomized controlled trial of the intervention. ", 4), SupportsClaimIDs: []string{"c1", "c2"}})
+	}
+	emb := randUnit(r, 256)
+	var critics []cns.CriticScore
+	for _, n := range []string{"grounding", "logic", "novelty"} {
+		critics = append(critics, cns.CriticScore{Name: n, Score: r.Float64(), Confidence: 1, Weight: 0.3,
+			Explanation: "3 of 3 claims entailed by evidence; weakest: claim root (0.92)", SubScores: map[string]float64{"a": 1, "b": 2, "c": 3}})
+	}
+	return &cns.SNO{ID: id, Project: project, Hypothesis: g.Claims[0].Text, Embedding: emb, Graph: g, Evidence: ev, Trust: r.Float64(),
+		Critics: critics, Status: cns.StatusActive, SchemaVersion: 1, JobID: jobID, CreatedAt: now, UpdatedAt: now,
+		Lineage: cns.Lineage{Strategy: "ingest", Generator: "ingest/builtin@1"}}
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// write renders docs/benchmarks.md and the SVG charts next to it.
+func (r *results) write(out, svgDir string) error {
+	if err := os.MkdirAll(svgDir, 0o755); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(filepath.Dir(out), svgDir)
+	if err != nil {
+		rel = svgDir
+	}
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	m := r.machine
+	p("# Benchmarks\n\n")
+	p("Written by `make bench` (the harness is [bench/](../bench/), its own Go module) on %s; do not edit by hand.\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	if r.o.smoke {
+		p("\n**This is a smoke run** (`-smoke`: one run at tiny sizes, to check the harness): its numbers mean nothing.\n")
+	}
+	p("Every system ran in this one run, on this one machine, against the same throwaway Redis; each number is the median of %d runs, with the lowest and highest.\n\n", r.o.runs)
+	p("## Machine and settings\n\n")
+	p("- %s, %d cores, %s, %s\n", m.cpu, m.cores, m.memory, m.kernel)
+	p("- Load average (1, 5, 15 min) before: %s; after: %s. **The machine was shared with other work during the run**, so absolute numbers are lower and noisier than on an idle machine; systems were measured in turn, run after run, so the load spreads over all of them and the ratios hold better than the absolutes.\n", m.loadBefore, m.loadAfter)
+	keys := make([]string, 0, len(m.versions))
+	for k := range m.versions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var vs []string
+	for _, k := range keys {
+		vs = append(vs, k+" "+m.versions[k])
+	}
+	p("- Versions: %s\n", strings.Join(vs, ", "))
+	p("- Redis: one `redis-server` started by the harness, AOF on with `appendfsync everysec` (the production setting of the README), flushed and its AOF rewritten before each measurement.\n")
+	p("- Run time of the whole benchmark: %s.\n\n", r.elapsed.Round(time.Second))
+	for _, n := range r.notes {
+		p("- %s\n", n)
+	}
+	if len(r.notes) > 0 {
+		p("\n")
+	}
+
+	r.writeTargets(&b)
+
+	if ss := r.suite("commands"); len(ss) > 0 {
+		p("## Command throughput: no-op tasks\n\n")
+		p("N tasks are queued first (timed separately, below), then the consumers start and the drain is timed until every task ran and was acknowledged. ")
+		p("CNS rows do the job bookkeeping the API and the workers really do: the dispatcher creates each job record and publishes its command; the worker loads the job, records the attempt, runs the (no-op) build, completes the job with its SNO in the store (job record, state indexes, SNO record and indexes), announces the SNO on the event stream and acknowledges. ")
+		p("asynq and Celery do their own bookkeeping (asynq: task hash and state lists; Celery/kombu: list, unacked hash and index). Celery tasks are `acks_late` and `ignore_result`; its producer is one Python process. ")
+		p("The Redis floor is a bare go-redis loop with no bookkeeping at all.\n\n")
+		celery := r.get("commands", "celery-prefork-2", "tasks/s")
+		asynq4 := r.get("commands", "asynq-4", "tasks/s")
+		floor := r.get("commands", "redis-floor-batch100", "tasks/s")
+		p("%s\n", table(ss, func(s *series) string {
+			parts := []string{}
+			for _, a := range []struct {
+				label string
+				s     *series
+			}{{"Celery prefork", celery}, {"asynq-4", asynq4}, {"floor", floor}} {
+				if a.s != nil && a.s != s {
+					parts = append(parts, a.label+" "+ratio(s.median(), a.s.median()))
+				}
+			}
+			return strings.Join(parts, ", ") + " · " + s.note
+		}, "ratio to anchors · what"))
+		p("![no-op commands/s](%s)\n\n", filepath.Join(rel, "commands.svg"))
+		if err := writeChart(filepath.Join(svgDir, "commands.svg"), "No-op tasks/s (log scale; bar = median, line = min–max)", ss, true); err != nil {
+			return err
+		}
+		if en := r.suite("commands-enqueue"); len(en) > 0 {
+			p("### Enqueue rate (the producer side, same runs)\n\n%s\n", table(en, func(s *series) string { return s.note }, "what"))
+		}
+		if rs := r.suite("commands-redis"); len(rs) > 0 {
+			p("### Where Redis spends its time\n\n")
+			p("Time inside Redis commands per task over enqueue and drain (INFO commandstats; a Lua script's time includes the commands it calls, which are also listed on their own). A Redis core can give at most 1,000,000 µs per second, so 10⁶ / (µs per task) bounds a system's tasks/s however fast its clients are.\n\n")
+			p("%s\n", table(rs, func(s *series) string {
+				bound := 1e6 / s.median()
+				return fmt.Sprintf("≤ %s tasks/s · %s", fmtNum(bound), r.topCommands("commands/"+s.name, 5))
+			}, "Redis-bound ceiling · top commands (last run)"))
+		}
+	}
+	if ss := r.suite("cpu"); len(ss) > 0 {
+		p("## CPU-bound task\n\n")
+		p("Each task computes 20 × SHA-256 of 64 KB (Python: hashlib, OpenSSL's SHA-256). Every system runs at concurrency 2, one per core. The compute ceiling is the task alone, back to back on 2 goroutines (Go) or in 2 processes (Python), nothing else: the most CPU tasks/s this machine gave at that moment.\n\n")
+		ceil := r.get("cpu", "compute-ceiling-go", "tasks/s")
+		pyCeil := r.get("cpu", "compute-ceiling-python", "tasks/s")
+		p("%s\n", table(ss, func(s *series) string {
+			c := ceil
+			if strings.HasPrefix(s.name, "celery") || s.name == "compute-ceiling-python" {
+				c = pyCeil
+			}
+			if c == nil || c == s {
+				return s.note
+			}
+			return fmt.Sprintf("%.0f%% of its ceiling · %s", 100*s.median()/c.median(), s.note)
+		}, "share of the compute ceiling · what"))
+		p("![CPU tasks/s](%s)\n\n", filepath.Join(rel, "cpu.svg"))
+		if err := writeChart(filepath.Join(svgDir, "cpu.svg"), "CPU-bound tasks/s (bar = median, line = min–max)", ss, false); err != nil {
+			return err
+		}
+	}
+	if ss := r.suite("ingest"); len(ss) > 0 {
+		p("## End-to-end ingest\n\n")
+		p("IngestDocument over gRPC (h2c) with 16 concurrent clients until every job succeeded: parsing, claim extraction, embeddings, the three critics, the store. Processes are the real `cns` binary.\n\n")
+		p("%s\n", table(ss, func(s *series) string { return s.note }, "what"))
+		p("![ingest docs/s](%s)\n\n", filepath.Join(rel, "ingest.svg"))
+		if err := writeChart(filepath.Join(svgDir, "ingest.svg"), "Documents/s end to end (bar = median, line = min–max)", ss, false); err != nil {
+			return err
+		}
+	}
+	if ss := r.suite("api"); len(ss) > 0 {
+		p("## API latency at %d requests/s\n\n", apiRate)
+		p("`cns serve` on Redis, the real Connect gRPC client over h2c; raw Redis GET of an SNO's key from go-redis at the same rate, from the same open-loop pacer (latency from each request's scheduled time).\n\n")
+		p("%s\n", table(ss, nil, ""))
+		var bars []*series
+		for _, s := range ss {
+			if strings.HasPrefix(s.metric, "p99") {
+				bars = append(bars, s)
+			}
+		}
+		p("![p99 latency](%s)\n\n", filepath.Join(rel, "api.svg"))
+		if err := writeChart(filepath.Join(svgDir, "api.svg"), fmt.Sprintf("p99 latency at %d req/s, µs (log scale)", apiRate), bars, true); err != nil {
+			return err
+		}
+	}
+	if ss := append(r.suite("vector"), r.suite("pairs")...); len(ss) > 0 {
+		p("## Vector search and pair discovery\n\n")
+		p("The exact (pure Go) index every process keeps per project, random unit vectors; pair discovery is the engine's own benchmark (`engine.BenchmarkDiscoverPairs`: find = exact search with the calibrated thresholds, scoring with the built-in NLI; discover = find and store the pairs).\n\n")
+		p("%s\n", table(ss, func(s *series) string { return s.note }, "what"))
+	}
+	if ss := r.suite("memory"); len(ss) > 0 {
+		p("## Memory\n\n%s\n", table(ss, func(s *series) string { return s.note }, "how"))
+	}
+	return os.WriteFile(out, []byte(b.String()), 0o644)
+}
+
+// writeTargets is the issue's targets, met or not, from this run.
+func (r *results) writeTargets(b *strings.Builder) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	med := func(suite, name, metric string) float64 {
+		if s := r.get(suite, name, metric); s != nil {
+			return s.median()
+		}
+		return math.NaN()
+	}
+	verdict := func(ok bool, have bool) string {
+		switch {
+		case !have:
+			return "not measured"
+		case ok:
+			return "**met**"
+		}
+		return "**missed**"
+	}
+	p("## Targets\n\n| target | this run | verdict |\n| --- | --- | --- |\n")
+	cns := med("commands", "cns", "tasks/s")
+	p("| no-op commands with job bookkeeping ≥ 50,000/s (≈ 30× Celery, ≈ 4× asynq) | %s/s; %s Celery prefork, %s Celery solo, %s asynq-4, %s asynq at CNS's concurrency | %s |\n",
+		fmtNum(cns), ratio(cns, med("commands", "celery-prefork-2", "tasks/s")), ratio(cns, med("commands", "celery-solo", "tasks/s")),
+		ratio(cns, med("commands", "asynq-4", "tasks/s")), ratio(cns, med("commands", fmt.Sprintf("asynq-%d", r.o.concurrency), "tasks/s")),
+		verdict(cns >= 50_000, !math.IsNaN(cns)))
+	cpu, ceil := med("cpu", "cns", "tasks/s"), med("cpu", "compute-ceiling-go", "tasks/s")
+	p("| CPU-bound task within 10%% of the 2-core compute ceiling | %s/s = %.0f%% of %s/s | %s |\n", fmtNum(cpu), 100*cpu/ceil, fmtNum(ceil), verdict(cpu >= 0.9*ceil, !math.IsNaN(cpu)))
+	get, raw := med("api", "GetSNO", "p99 µs"), med("api", "redis GET (SNO key)", "p99 µs")
+	p("| GetSNO p99 ≤ 3× raw Redis GET p99 at %d req/s | %s µs vs %s µs = %s | %s |\n", apiRate, fmtNum(get), fmtNum(raw), ratio(get, raw), verdict(get <= 3*raw, !math.IsNaN(get)))
+	one, two := med("ingest", "cns serve + 1 worker", "docs/s"), med("ingest", "cns serve + 2 worker", "docs/s")
+	p("| end-to-end ingest, 1 → 2 workers ≥ 1.6× | %s → %s docs/s = %s | %s |\n\n", fmtNum(one), fmtNum(two), ratio(two, one), verdict(two >= 1.6*one, !math.IsNaN(two)))
+}
+
+// writeChart draws horizontal bars (median) with min–max whiskers.
+func writeChart(path, title string, ss []*series, logScale bool) error {
+	const width, left, right, rowH, top = 860, 250, 90, 26, 40
+	height := top + rowH*len(ss) + 30
+	hi := 0.0
+	lo := math.Inf(1)
+	for _, s := range ss {
+		_, mx := s.minMax()
+		hi = math.Max(hi, mx)
+		if m := s.median(); m > 0 {
+			lo = math.Min(lo, m)
+		}
+		if mn, _ := s.minMax(); mn > 0 {
+			lo = math.Min(lo, mn)
+		}
+	}
+	if hi <= 0 {
+		hi = 1
+	}
+	plot := float64(width - left - right)
+	x := func(v float64) float64 {
+		if v <= 0 {
+			return 0
+		}
+		if logScale {
+			base := math.Pow(10, math.Floor(math.Log10(lo)))
+			return plot * math.Log10(v/base) / math.Log10(hi*1.05/base)
+		}
+		return plot * v / (hi * 1.05)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", width, height)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%d" y="22" font-size="14" font-weight="bold">%s</text>`+"\n", 10, html.EscapeString(title))
+	for i, s := range ss {
+		y := top + i*rowH
+		med := s.median()
+		mn, mx := s.minMax()
+		color := "#8da0cb"
+		if s.name == "cns" || strings.HasPrefix(s.name, "cns ") || s.name == "GetSNO" || s.name == "ListSNOs" {
+			color = "#e78a3c"
+		}
+		label := s.name
+		if s.metric != "tasks/s" && s.metric != "docs/s" {
+			label += " " + s.metric
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+15, html.EscapeString(label))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", left, y+4, math.Max(x(med), 1), rowH-8, color)
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#333"/>`+"\n", float64(left)+x(mn), float64(left)+x(mx), y+rowH/2, y+rowH/2)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", float64(left)+math.Max(x(med), x(mx))+6, y+15, fmtNum(med))
+	}
+	b.WriteString("</svg>\n")
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
