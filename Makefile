@@ -11,7 +11,7 @@ PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 # The templ CLI must equal the templ library version in go.mod.
 TEMPL_VERSION := v0.3.1118
 
-.PHONY: run build test test-go generate generate-check lint tools fuzz bench clean models eval templ templ-check faiss
+.PHONY: run build test test-go generate generate-check lint tools fuzz bench bench-go clean models eval templ templ-check faiss
 .PHONY: deploy-check
 
 ## run: build cns and start `cns dev` on 127.0.0.1:8080 (data in ./.cns-data)
@@ -94,8 +94,14 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./auth/
 	go test -run '^$$' -fuzz '^FuzzSubmitNarrative$$' -fuzztime $(FUZZTIME) ./server/
 
-## bench: Go benchmarks of the engine parts and the end-to-end dev pipeline
+## bench: CNS against Celery, asynq, Watermill and the Redis floor in one run (bench/; writes docs/benchmarks.md)
+## Installs redis-server and Celery when missing; ~30 min on 2 cores. BENCH_FLAGS passes flags, e.g. -suites commands.
 bench:
+	bash scripts/bench-deps.sh
+	cd bench && go run . $(BENCH_FLAGS)
+
+## bench-go: Go benchmarks of the engine parts and the end-to-end dev pipeline
+bench-go:
 	go test -run '^$$' -bench . -benchmem ./nlp/ ./vector/ ./ingest/ ./critic/ ./store/... ./auth/
 	go test -run '^$$' -bench . -benchtime 3x ./cmd/cns/
 

@@ -43,6 +43,14 @@ go test -race -count=1 -tags faiss -timeout 10m -run 'Faiss' ./cmd/cns/
 # runs the playbooks into a staging root, verifies and starts the rendered units, checks the Docker files.
 bash infrastructure/deploytest/deploy-check.sh
 
+# The benchmark harness (bench/, its own module) once at tiny sizes, so it never rots: every system of
+# `make bench` (Celery included, installed when missing) runs and the report is written, in about a minute.
+echo "== bench smoke"
+bash scripts/bench-deps.sh
+bench_out=$(mktemp -d)
+(cd bench && go vet ./... && go run . -smoke -out "$bench_out/benchmarks.md" -svg "$bench_out/bench" >/dev/null)
+rm -rf "$bench_out"
+
 echo "== fuzz (short, seed corpora committed)"
 for target in "FuzzDocument ./ingest/" "FuzzVerify ./auth/" "FuzzSubmitNarrative ./server/"; do
   set -- $target
