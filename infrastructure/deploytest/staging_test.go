@@ -450,6 +450,21 @@ func TestStagingDeployment(t *testing.T) {
 	}
 	t.Run("registry", func(t *testing.T) { checkRegistry(t, d, host) })
 
+	t.Run("image healthcheck", func(t *testing.T) {
+		// The Docker image's HEALTHCHECK binary against the running processes, and against nothing.
+		for _, s := range procs {
+			if out, err := runErr("", nil, b.healthcheck, "--ca", d.caFile, s.url); err != nil {
+				t.Errorf("cns-healthcheck %s: %v\n%s", s.url, err, out)
+			}
+		}
+		if out, err := runErr("", nil, b.healthcheck, "--timeout", "2s", fmt.Sprintf("http://127.0.0.1:%d", freePort(t))); err == nil {
+			t.Errorf("cns-healthcheck passed with nothing listening: %s", out)
+		}
+		if out, err := runErr("", nil, b.healthcheck, procs[0].url); err == nil {
+			t.Errorf("cns-healthcheck trusted a certificate without its CA: %s", out)
+		}
+	})
+
 	t.Run("rolling update", func(t *testing.T) {
 		// The inventory a real deployment would have, with this host in both groups; the processes above
 		// stand in for the systemd services (nothing here can start units), so the run installs,
@@ -609,5 +624,55 @@ ansible_python_interpreter=/usr/bin/python3
 	}
 	if !strings.Contains(out, "Wait for each worker's gRPC health to be SERVING") || !strings.Contains(out, "w1") {
 		t.Errorf("the failure is not the health wait:\n%s", out)
+	}
+}
+
+// TestRoleRefuses: the role stops before rendering anything when the binary's checksum differs or a
+// setting is not a key the binary knows (the binary would ignore it silently).
+func TestRoleRefuses(t *testing.T) {
+	t.Parallel()
+	need(t, "ansible-playbook", "ansible-vault")
+	d := newDeployment(t, artifacts(t))
+	raw, err := os.ReadFile(d.varsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(map[string]any)
+		want string
+	}{
+		{"checksum", func(v map[string]any) { v["cns_binary_sha256"] = strings.Repeat("0", 64) }, "SHA-256 is not " + strings.Repeat("0", 64)},
+		{"unknown key", func(v map[string]any) {
+			v["cns_host_settings"] = map[string]string{"worker.concurency": "4"}
+		}, "Keys this cns binary does not know (a typo would be ignored silently): worker.concurency."},
+		{"role key", func(v map[string]any) {
+			v["cns_group_settings"] = map[string]string{"redis.url": "redis://elsewhere:6379"}
+		}, "Keys the role sets from its own variables (see defaults/main.yml): redis.url."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]any{}
+			if err := yaml.Unmarshal(raw, &vars); err != nil {
+				t.Fatal(err)
+			}
+			vars["cns_models_src"] = ""
+			c.edit(vars)
+			dc := *d
+			dc.varsFile = filepath.Join(t.TempDir(), "vars.yml")
+			writeYAML(t, dc.varsFile, vars)
+			root := t.TempDir()
+			out, err := dc.ansiblePlaybook(t, "site.yml", "-i", "localhost,", "-c", "local", "-e", "cns_root="+root,
+				"-e", "cns_redis_hosts=none", "-e", "cns_service_hosts=localhost", "-e", `{"cns_api_enabled": true, "cns_worker_enabled": true}`)
+			if err == nil {
+				t.Fatalf("site.yml succeeded:\n%s", out)
+			}
+			if !strings.Contains(strings.Join(strings.Fields(out), " "), c.want) {
+				t.Errorf("the failure does not say %q:\n%s", c.want, out)
+			}
+			if _, err := os.Stat(filepath.Join(root, "etc/cns/cns.env")); err == nil {
+				t.Error("the EnvironmentFile was rendered anyway")
+			}
+		})
 	}
 }
