@@ -22,7 +22,9 @@ func (c strictJSON) Marshal(m any) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%T is not a protobuf message", m)
 	}
-	return protojson.Marshal(pm)
+	// Every field is present in responses, with its zero value when unset ({"pairs": []} rather than {}):
+	// curl and JavaScript users read fields without guarding against their absence.
+	return protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(pm)
 }
 
 func (c strictJSON) Unmarshal(b []byte, m any) error {
