@@ -32,6 +32,11 @@ func (e *batchEnv) client() redis.UniversalClient {
 }
 
 func (e *batchEnv) publisher() message.Publisher {
+	return pubsub.NewBatchPublisher(e.client(), 0)
+}
+
+// stockPublisher is Watermill's own redisstream publisher (wire compatibility).
+func (e *batchEnv) stockPublisher() message.Publisher {
 	p, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: e.client()}, watermill.NopLogger{})
 	if err != nil {
 		e.t.Fatal(err)
@@ -88,7 +93,7 @@ func pending(t *testing.T, rdb redis.UniversalClient, topic, group string) int64
 }
 
 // TestBatchSubscriberContract runs Watermill's universal Pub/Sub suite (pubsub/tests) against the
-// batching subscriber with the features Watermill's own redisstream subscriber declares, except the
+// batching publisher and subscriber with the features Watermill's own redisstream subscriber declares, except the
 // order of delivery: the window delivers the next message before the previous one is acked. As in
 // redisstream's own test, every constructed subscriber has its own consumer group, which reads the stream
 // from its start. The suite runs at its short sizes (ForceShort): at full size it pushes 250,000
@@ -362,5 +367,94 @@ func TestBatchSubscriberNack(t *testing.T) {
 			t.Fatal("acked message still pending")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBatchPublisherWireCompatible: entries of Watermill's redisstream publisher are read by the batching
+// subscriber, and entries of the batching publisher by Watermill's redisstream subscriber (the fan-out
+// subscriber of SNO events is Watermill's), metadata and payload intact.
+func TestBatchPublisherWireCompatible(t *testing.T) {
+	t.Parallel()
+	e := newBatchEnv(t)
+	check := func(pub message.Publisher, sub message.Subscriber, topic string) {
+		t.Helper()
+		ch, err := sub.Subscribe(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := message.NewMessage(watermill.NewUUID(), []byte("payload"))
+		m.Metadata.Set("correlation_id", "c-1")
+		if err := pub.Publish(topic, m); err != nil {
+			t.Fatal(err)
+		}
+		got := receive(t, ch, 10*time.Second)
+		if got.UUID != m.UUID || string(got.Payload) != "payload" || got.Metadata.Get("correlation_id") != "c-1" {
+			t.Fatalf("received %s %q %v", got.UUID, got.Payload, got.Metadata)
+		}
+		got.Ack()
+	}
+	stockPub := e.stockPublisher()
+	defer stockPub.Close()
+	bsub := e.subscriber(pubsub.BatchConfig{ConsumerGroup: "g", Consumer: "c"})
+	defer bsub.Close()
+	check(stockPub, bsub, "to-batch")
+
+	bpub := e.publisher()
+	defer bpub.Close()
+	ssub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{Client: e.client(), ConsumerGroup: "g", Consumer: "s",
+		BlockTime: 50 * time.Millisecond}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ssub.Close()
+	check(bpub, ssub, "to-stock")
+}
+
+// TestBatchPublisherConcurrent: concurrent publishers' messages all land once, each publisher's in its
+// order, and a closed publisher refuses more.
+func TestBatchPublisherConcurrent(t *testing.T) {
+	t.Parallel()
+	e := newBatchEnv(t)
+	pub := e.publisher()
+	const writers, each = 40, 50
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				m := message.NewMessage(fmt.Sprintf("%02d-%03d", w, i), nil)
+				if err := pub.Publish("t", m); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rdb := e.client()
+	defer rdb.Close()
+	entries, err := rdb.XRange(context.Background(), "t", "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != writers*each {
+		t.Fatalf("%d entries, want %d", len(entries), writers*each)
+	}
+	next := map[string]int{}
+	for _, x := range entries {
+		id := x.Values[redisstream.UUIDHeaderKey].(string)
+		var w, i int
+		fmt.Sscanf(id, "%02d-%03d", &w, &i)
+		if k := fmt.Sprint(w); next[k] != i {
+			t.Fatalf("writer %d: message %d where %d was next", w, i, next[k])
+		}
+		next[fmt.Sprint(w)]++
+	}
+	if err := pub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish("t", message.NewMessage("late", nil)); err == nil {
+		t.Fatal("publish after close succeeded")
 	}
 }

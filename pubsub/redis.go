@@ -32,13 +32,10 @@ type RedisConfig struct {
 	MaxLen int64
 }
 
-// NewRedisPublisher returns a publisher to Redis Streams.
+// NewRedisPublisher returns a publisher to Redis Streams: a BatchPublisher, which pipelines concurrent
+// Publish calls and writes entries as Watermill's redisstream publisher does.
 func NewRedisPublisher(c RedisConfig, logger watermill.LoggerAdapter) (message.Publisher, error) {
-	p, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: c.NewClient(), DefaultMaxlen: c.MaxLen}, logger)
-	if err != nil {
-		return nil, fmt.Errorf("redis publisher: %w", err)
-	}
-	return p, nil
+	return NewBatchPublisher(c.NewClient(), c.MaxLen), nil
 }
 
 // NewRedisCommandSubscribers returns the subscribers of the command consumer group for a worker running
