@@ -8,10 +8,11 @@ import (
 
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/store/bolt"
+	redisstore "github.com/cns-dev/cns/store/redis"
 )
 
-// runReindex re-embeds the hypothesis of every SNO in the embedded store (`cns dev`'s data directory)
-// with the configured embedder, so a store written under another NLP backend can be opened again (the
+// runReindex re-embeds the hypothesis of every SNO — in Redis when redis.url is set, else in `cns dev`'s
+// data directory — with the configured embedder, so a store written under another NLP backend can be opened again (the
 // boot check refuses mismatched dimensions). Trust scores are not recomputed: EvaluateSNO does that per
 // SNO. Run it with the service stopped (bbolt allows one process).
 func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -37,11 +38,28 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return fmt.Errorf("reindex: nlp backend: %w", err)
 	}
-	st, err := bolt.Open(filepath.Join(cfg.DataDir, "cns.db"))
-	if err != nil {
-		return fmt.Errorf("reindex: %w", err)
+	// With redis.url configured the distributed store is re-embedded (the service may keep running: each
+	// SNO is rewritten whole); otherwise `cns dev`'s embedded store, which must not be open elsewhere.
+	var st cns.Store
+	if c := &cfg.Config; c.Redis.URL != "" {
+		rdb, err := newRedisClient(c)
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		opts, err := storeOptions(c)
+		if err != nil {
+			return err
+		}
+		st = redisstore.New(rdb, "", opts...)
+	} else {
+		bst, err := bolt.Open(filepath.Join(cfg.DataDir, "cns.db"))
+		if err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+		defer bst.Close()
+		st = bst
 	}
-	defer st.Close()
 	n, changed, err := reindex(ctx, st, emb)
 	if err != nil {
 		return err
