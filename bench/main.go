@@ -178,6 +178,8 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				// Redis's own cost per task over the whole run (enqueue and drain).
 				res.add(series{suite: suite + "-redis", name: r.name, metric: "Redis µs/task", note: "time inside Redis commands per task", n: n},
 					float64(after.usec-before.usec)/float64(n))
+				res.add(series{suite: suite + "-rediscpu", name: r.name, metric: "Redis CPU µs/task", note: "redis-server's CPU time (user + system, I/O included) per task", n: n},
+					1e6*(after.cpu-before.cpu)/float64(n))
 				res.redisCmds[suite+"/"+r.name] = after.perCmd
 				res.redisCalls[suite+"/"+r.name] = after.perCalls
 				logf("  %-26s %-4s %9.0f tasks/s (enqueue %7.0f/s; %s)", r.name, kind, tp.drain, tp.enqueue,

@@ -81,9 +81,9 @@ func (r *results) write(out, svgDir string) error {
 		if en := r.suite("commands-enqueue"); len(en) > 0 {
 			p("### Enqueue rate (the producer side, same runs)\n\n%s\n", table(en, func(s *series) string { return s.note }, "what"))
 		}
-		if rs := r.suite("commands-redis"); len(rs) > 0 {
+		if rs := r.suite("commands-rediscpu"); len(rs) > 0 {
 			p("### Where Redis spends its time\n\n")
-			p("Time inside Redis commands per task over enqueue and drain (INFO commandstats; a Lua script's time includes the commands it calls, which are also listed on their own). A Redis core can give at most 1,000,000 µs per second, so 10⁶ / (µs per task) bounds a system's tasks/s however fast its clients are.\n\n")
+			p("redis-server's own CPU time per task over enqueue and drain (INFO cpu: user + system, so network I/O included). One Redis core gives at most 1,000,000 µs per second, so 10⁶ / (µs per task) bounds a system's tasks/s however fast its clients are — and on this machine Redis shares its 2 cores with the clients. The top commands are from INFO commandstats (time inside commands; a Lua script's time includes the commands it calls, which are also listed on their own).\n\n")
 			p("%s\n", table(rs, func(s *series) string {
 				bound := 1e6 / s.median()
 				return fmt.Sprintf("≤ %s tasks/s · %s", fmtNum(bound), r.topCommands("commands/"+s.name, 5))
