@@ -21,6 +21,7 @@ package cybertron
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -84,18 +85,16 @@ func New(modelsDir, embedderModel, nliModel string, opt Options) (*Embedder, *NL
 		return nil, nil, cns.Errorf(cns.EINVALID, "cybertron backend: %s", strings.Join(problems, "; "))
 	}
 	p := newPool(opt.workers())
-	emb, err := loadEmbedder(joinDir(modelsDir, embedderModel), opt, p)
+	emb, err := loadEmbedder(filepath.Join(modelsDir, embedderModel), opt, p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load embedder: %w", err)
 	}
-	nli, err := loadNLI(joinDir(modelsDir, nliModel), opt, p)
+	nli, err := loadNLI(filepath.Join(modelsDir, nliModel), opt, p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load NLI: %w", err)
 	}
 	return emb, nli, nil
 }
-
-func joinDir(dir, name string) string { return strings.TrimRight(dir, "/") + "/" + name }
 
 // syncOps switches spago to synchronous operators, once, before the first model loads. By default every
 // autograd operator of a forward pass runs on its own goroutine (thousands per sentence); with the pool

@@ -654,6 +654,56 @@ func TestStoreLifecycle(t *testing.T) {
 	}
 }
 
+// A start that fails before Loaded must not overwrite good files with unconfirmed state; entries saved
+// hidden are dropped from a flat index at load.
+func TestStoreSavesOnlyAfterLoaded(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	dir := t.TempDir()
+	st, _ := NewStore(dir, flat, nil)
+	set := vector.NewSet(8, st.NewIndex)
+	for i := range 10 {
+		set.For("p").Add(fmt.Sprint(i), randUnit(r, 8))
+	}
+	if err := st.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "p-70.meta")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("saved before Loaded: %v", err)
+	}
+	st.Loaded()
+	if err := st.Save(); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	// A restart that dies before its rebuild: nothing confirmed, nothing written.
+	st2, _ := NewStore(dir, flat, nil)
+	vector.NewSet(8, st2.NewIndex).For("p")
+	before, _ := os.ReadFile(filepath.Join(dir, "p-70.meta"))
+	st2.Save()
+	st2.Close()
+	after, _ := os.ReadFile(filepath.Join(dir, "p-70.meta"))
+	if string(before) != string(after) {
+		t.Error("an unconfirmed index overwrote the saved one")
+	}
+
+	// Saved hidden entries (here: never confirmed, saved through Index.Save) leave a flat index at load.
+	st3, _ := NewStore(dir, flat, nil)
+	x := vector.NewSet(8, st3.NewIndex).For("p").(*Index)
+	if err := x.Save(filepath.Join(dir, "hidden")); err != nil {
+		t.Fatal(err)
+	}
+	st3.Close()
+	y, err := Load(filepath.Join(dir, "hidden"), 8, flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if s := y.Stats(); s.Total != 0 || s.Tombstones != 0 || s.Pending != 0 {
+		t.Errorf("hidden entries kept in a flat index: %+v", s)
+	}
+}
+
 func TestStoreFallsBackOnDamage(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 18))
 	dir := t.TempDir()

@@ -174,8 +174,20 @@ func Load(path string, dim int, cfg Config) (*Index, error) {
 			return fail("FAISS holds label %d that .meta does not know", l)
 		}
 	}
-	if !x.native && len(x.dead) > 0 {
-		x.maybeCompact()
+	if len(x.dead) > 0 {
+		if x.native {
+			// Entries saved as hidden (tombstones of another index kind, unconfirmed entries) go now.
+			dead := make([]int64, 0, len(x.dead))
+			for l := range x.dead {
+				dead = append(dead, l)
+			}
+			if _, err := c.remove(dead); err != nil {
+				return fail("drop hidden entries: %v", err)
+			}
+			x.dead = map[int64]struct{}{}
+		} else {
+			x.maybeCompact()
+		}
 	}
 	return x, nil
 }
@@ -387,11 +399,12 @@ func (x *Index) dropPending() int {
 }
 
 // Save writes every bound index to the directory. Errors are joined; an index that fails to save is
-// rebuilt at the next start.
+// rebuilt at the next start. Before Loaded nothing is written: the indexes may still hold unconfirmed
+// entries (a start that failed half-way), and the files on disk are at least as good.
 func (s *Store) Save() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.dir == "" {
+	if s.dir == "" || !s.loaded {
 		return nil
 	}
 	projects := make([]string, 0, len(s.indexes))
