@@ -15,6 +15,7 @@ import (
 // built holds what the tests share: the dockercheck tool and the binaries the Dockerfile's build stage
 // makes, built once from the Docker build context (the repository minus .dockerignore).
 type built struct {
+	dir         string // removed when the tests end
 	dockercheck string // infrastructure/deploytest/dockercheck
 	cns         string // the cns binary, as in the image
 	healthcheck string // cns-healthcheck, as in the image
@@ -25,6 +26,14 @@ var (
 	buildOnce sync.Once
 	buildRes  built
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildRes.dir != "" {
+		os.RemoveAll(buildRes.dir)
+	}
+	os.Exit(code)
+}
 
 func artifacts(t testing.TB) built {
 	t.Helper()
@@ -40,7 +49,7 @@ func buildArtifacts(root string) (b built) {
 	if err != nil {
 		return built{err: err.Error()}
 	}
-	// The directory stays until the process ends: the staging runs install these binaries.
+	b.dir = dir
 	goEnv := append(os.Environ(), "GOTOOLCHAIN=local")
 
 	b.dockercheck = filepath.Join(dir, "dockercheck")
@@ -48,16 +57,16 @@ func buildArtifacts(root string) (b built) {
 	cmd.Dir = filepath.Join(root, "infrastructure", "deploytest", "dockercheck")
 	cmd.Env = goEnv
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return built{err: "build dockercheck: " + err.Error() + "\n" + string(out)}
+		return built{dir: dir, err: "build dockercheck: " + err.Error() + "\n" + string(out)}
 	}
 
 	ctx := filepath.Join(dir, "context")
 	if out, err := exec.Command(b.dockercheck, "context", root, ctx).CombinedOutput(); err != nil {
-		return built{err: "build context: " + err.Error() + "\n" + string(out)}
+		return built{dir: dir, err: "build context: " + err.Error() + "\n" + string(out)}
 	}
 	env, script, err := dockerBuildStage(filepath.Join(root, "Dockerfile"))
 	if err != nil {
-		return built{err: err.Error()}
+		return built{dir: dir, err: err.Error()}
 	}
 	out := filepath.Join(dir, "out")
 	script = strings.ReplaceAll(script, "/out/", out+"/")
@@ -66,13 +75,13 @@ func buildArtifacts(root string) (b built) {
 	cmd.Dir = ctx
 	cmd.Env = append(goEnv, env...)
 	if o, err := cmd.CombinedOutput(); err != nil {
-		return built{err: "the Dockerfile's build command failed on the build context: " + err.Error() + "\n" + script + "\n" + string(o)}
+		return built{dir: dir, err: "the Dockerfile's build command failed on the build context: " + err.Error() + "\n" + script + "\n" + string(o)}
 	}
 	b.cns = filepath.Join(out, "cns")
 	b.healthcheck = filepath.Join(out, "cns-healthcheck")
 	for _, f := range []string{b.cns, b.healthcheck} {
 		if _, err := os.Stat(f); err != nil {
-			return built{err: "the Dockerfile's build command did not make " + filepath.Base(f)}
+			return built{dir: dir, err: "the Dockerfile's build command did not make " + filepath.Base(f)}
 		}
 	}
 	return b
