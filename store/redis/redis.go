@@ -638,9 +638,14 @@ func (s *Store) UnfinishedJobs(ctx context.Context) ([]*cns.Job, error) {
 		}
 		out = append(out, jobs...)
 	}
+	// Oldest first, then project and id: the same order as the embedded store, whatever order the
+	// projects set returns its members in.
 	sort.SliceStable(out, func(i, k int) bool {
 		if !out[i].CreatedAt.Equal(out[k].CreatedAt) {
 			return out[i].CreatedAt.Before(out[k].CreatedAt)
+		}
+		if out[i].Project != out[k].Project {
+			return out[i].Project < out[k].Project
 		}
 		return out[i].ID < out[k].ID
 	})
