@@ -43,8 +43,8 @@ func main() {
 	flag.StringVar(&o.out, "out", "../docs/benchmarks.md", "report to write ('' = none)")
 	flag.StringVar(&o.svgDir, "svg", "../docs/bench", "directory of the SVG charts")
 	flag.StringVar(&suites, "suites", strings.Join(allSuites, ","), "suites to run: "+strings.Join(allSuites, ","))
-	flag.IntVar(&o.n, "n", 50_000, "no-op tasks per run (Go systems)")
-	flag.IntVar(&o.celeryN, "celery-n", 10_000, "no-op tasks per run (Celery)")
+	flag.IntVar(&o.n, "n", 20_000, "no-op tasks per run (Go systems)")
+	flag.IntVar(&o.celeryN, "celery-n", 5_000, "no-op tasks per run (Celery)")
 	flag.IntVar(&o.cpuN, "cpu-n", 2_000, "CPU tasks per run (Celery: half)")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "CNS worker concurrency for the no-op commands")
 	flag.IntVar(&o.docs, "docs", 300, "documents per end-to-end ingest run")
@@ -82,29 +82,37 @@ func run(ctx context.Context, o options) error {
 	res.machine = describeMachine(ctx, env)
 	started := time.Now()
 	logf("machine: %s", res.machine.summary())
-	if o.suites["commands"] {
-		if err := commandSuite(ctx, o, env, res); err != nil {
-			return fmt.Errorf("commands: %w", err)
-		}
+	suites := []struct {
+		name string
+		run  func() error
+	}{
+		{"commands", func() error { return commandSuite(ctx, o, env, res) }},
+		{"ingest", func() error { return ingestSuite(ctx, o, env, res) }},
+		{"api", func() error { return apiSuite(ctx, o, env, res) }},
+		{"vector", func() error { return vectorSuite(ctx, o, res) }},
+		{"memory", func() error { return memorySuite(ctx, o, env, res) }},
 	}
-	if o.suites["ingest"] {
-		if err := ingestSuite(ctx, o, env, res); err != nil {
-			return fmt.Errorf("ingest: %w", err)
+	var failed []string
+	for _, s := range suites {
+		if !o.suites[s.name] {
+			continue
 		}
-	}
-	if o.suites["api"] {
-		if err := apiSuite(ctx, o, env, res); err != nil {
-			return fmt.Errorf("api: %w", err)
+		// A suite that fails is reported and the others still run: one broken measurement must not cost
+		// the whole run. The report is rewritten after each suite, so an interrupted run leaves one.
+		if err := s.run(); err != nil {
+			logf("%s: FAILED: %v", s.name, err)
+			res.notes = append(res.notes, fmt.Sprintf("**The %s suite failed**: %v", s.name, err))
+			failed = append(failed, s.name)
 		}
-	}
-	if o.suites["vector"] {
-		if err := vectorSuite(ctx, o, res); err != nil {
-			return fmt.Errorf("vector: %w", err)
+		res.elapsed = time.Since(started)
+		res.machine.loadAfter = loadAverage()
+		if o.out != "" {
+			if err := res.write(o.out, o.svgDir); err != nil {
+				return err
+			}
 		}
-	}
-	if o.suites["memory"] {
-		if err := memorySuite(ctx, o, env, res); err != nil {
-			return fmt.Errorf("memory: %w", err)
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	res.elapsed = time.Since(started)
@@ -115,6 +123,9 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		logf("wrote %s and charts in %s", o.out, o.svgDir)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("suites failed: %s", strings.Join(failed, ", "))
 	}
 	return nil
 }
