@@ -126,8 +126,12 @@ func celeryCeiling(ctx context.Context, n int) (float64, error) {
 // version.
 func ensureCelery() (string, error) {
 	check := func() *exec.Cmd { return exec.Command(python, "-c", "import celery, redis; print(celery.__version__)") }
-	if b, err := check().Output(); err == nil {
-		return strings.TrimSpace(string(b)), nil
+	// A few tries first: on a shared machine another apt-get may be unpacking these very packages.
+	for range 5 {
+		if b, err := check().Output(); err == nil {
+			return strings.TrimSpace(string(b)), nil
+		}
+		time.Sleep(3 * time.Second)
 	}
 	abs, _ := filepath.Abs(filepath.Join("..", "scripts", "bench-deps.sh"))
 	inst := exec.Command("bash", abs)
