@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cns-dev/cns/configs"
+	"github.com/cns-dev/cns/internal/redistest"
+	cnsv1 "github.com/cns-dev/cns/proto/gen/cns/v1"
 	"github.com/cns-dev/cns/proto/gen/cns/v1/cnsv1connect"
 )
 
@@ -102,5 +105,67 @@ func TestDevWithFaissRefusesBadIndex(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "vector backend") || !strings.Contains(err.Error(), want) {
 			t.Errorf("faiss_index %q: err = %v, want %q", desc, err, want)
 		}
+	}
+}
+
+// TestServeAndWorkerWithCybertronAndFaiss: the distributed processes start with both optional backends
+// too. A worker embeds and grades with the transformer models and stores in Redis; the API process's FAISS
+// replica follows the SNO events and finds each SNO by its own hypothesis.
+func TestServeAndWorkerWithCybertronAndFaiss(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	set := cybertronSettings(writeCybertronModels(t))
+	set["vector.backend"], set["vector.faiss_index"] = "faiss", "IDMap,Flat"
+	env := distEnv(srv.URL(1))
+	withInstance := func(name string) map[string]string {
+		s := map[string]string{"instance": name}
+		for k, v := range set {
+			s[k] = v
+		}
+		return s
+	}
+	api := startMode(t, ModeServe, env, withInstance("api-1"))
+	startMode(t, ModeWorker, env, withInstance("w1"))
+	c := clientsFor(api)
+	tok := tokenFor(t, "alpha", secretAlpha)
+
+	var jobIDs []string
+	for i, h := range narratives {
+		resp, err := c.n.SubmitNarrative(context.Background(), authed(tok, &cnsv1.SubmitNarrativeRequest{
+			Hypothesis: h,
+			Claims:     []*cnsv1.Claim{{ClaimId: "c1", Text: "A randomized trial found a clear effect."}},
+			Edges:      []*cnsv1.Edge{{From: "c1", To: "root", Relation: cnsv1.Relation_RELATION_SUPPORTS}},
+			Evidence: []*cnsv1.Evidence{{SourceId: fmt.Sprintf("https://doi.org/10.5555/d.%d", i),
+				Content: h, SupportsClaimIds: []string{"c1"}}},
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobIDs = append(jobIDs, resp.Msg.JobId)
+	}
+	jobs := waitAll(t, c, tok, jobIDs, 60*time.Second)
+	for i, h := range narratives {
+		j := jobs[jobIDs[i]]
+		if j.State != cnsv1.JobState_JOB_STATE_SUCCEEDED {
+			t.Fatalf("job %v", j)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			sr, err := c.n.SearchSNOs(context.Background(), authed(tok, &cnsv1.SearchSNOsRequest{Query: h, K: 3}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := sr.Msg.Results; len(r) > 0 && r[0].Sno.SnoId == j.SnoId && r[0].Score > 0.999 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the API replica does not find %s by its hypothesis: %v", j.SnoId, sr.Msg.Results)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	st, err := c.a.GetSystemStatus(context.Background(), authed(tok, &cnsv1.GetSystemStatusRequest{}))
+	if err != nil || !strings.Contains(st.Msg.NlpBackend, "cybertron-bert@1") {
+		t.Errorf("status: %v %v", err, st.Msg.GetNlpBackend())
 	}
 }
