@@ -295,9 +295,14 @@ func vectorSuite(ctx context.Context, o options, res *results) error {
 	if err != nil {
 		return err
 	}
-	for name, vals := range out {
+	names := make([]string, 0, len(out))
+	for name := range out {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
 		label := strings.TrimPrefix(name, "BenchmarkDiscoverPairs/")
-		for _, ns := range vals {
+		for _, ns := range out[name] {
 			res.add(series{suite: "pairs", name: label, metric: "ms/op", note: "one new SNO against the population"}, ns/1e6)
 		}
 	}
