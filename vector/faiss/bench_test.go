@@ -23,7 +23,7 @@ import (
 
 // BenchmarkIndexes compares, at 10k and 100k vectors of 384 dimensions (CNS_BENCH_SIZES=10000,100000,1000000
 // adds 1M, which needs ~8 GB and tens of minutes), the pure-Go exact index, FAISS Flat and FAISS HNSW32
-// (efSearch 64), one query at a time and in batches of 64: queries/s, p99 latency per call, recall@10
+// (efSearch 64 and 256), one query at a time and in batches of 64: queries/s, p99 latency per call, recall@10
 // against the exact index, and resident memory per vector. The data are unit vectors around 1,000 random
 // topic centres with a within-topic cosine of about 0.75 (CNS_BENCH_DATA=uniform: uniform on the sphere,
 // the worst case for HNSW); queries come from the same distribution.
@@ -118,34 +118,43 @@ func BenchmarkIndexes(b *testing.B) {
 			build := time.Since(start)
 			bpv := perVector(mem, n)
 			b.Logf("n=%d %s: built in %v, %.0f bytes/vector", n, cfg.Description, build.Round(time.Millisecond), bpv)
-			name := "faiss-flat"
+			efs := []int{0}
 			if cfg.isHNSW() {
-				name = "faiss-hnsw32-ef64"
+				efs = []int{64, 256}
 			}
-			single(name, x, bpv)
-			b.Run(fmt.Sprintf("n=%d/%s-batch64", n, name), func(b *testing.B) {
-				const batch = 64
-				lat := make([]time.Duration, 0, 1<<12)
-				found, asked := 0, 0
-				i := 0
-				cpu := cpuTime()
-				for b.Loop() {
-					from := (i * batch) % len(queries)
-					qs := queries[from : from+batch]
-					start := time.Now()
-					res, err := x.SearchBatch(qs, k)
-					lat = append(lat, time.Since(start))
-					if err != nil {
+			for _, ef := range efs {
+				name := "faiss-flat"
+				if ef > 0 {
+					name = fmt.Sprintf("faiss-hnsw32-ef%d", ef)
+					if err := x.c.setParam("efSearch", float64(ef)); err != nil {
 						b.Fatal(err)
 					}
-					for j, hits := range res {
-						found += recall(from+j, hits)
-						asked += k
-					}
-					i++
 				}
-				report(b, lat, batch, float64(found)/float64(asked), bpv, cpu)
-			})
+				single(name, x, bpv)
+				b.Run(fmt.Sprintf("n=%d/%s-batch64", n, name), func(b *testing.B) {
+					const batch = 64
+					lat := make([]time.Duration, 0, 1<<12)
+					found, asked := 0, 0
+					i := 0
+					cpu := cpuTime()
+					for b.Loop() {
+						from := (i * batch) % len(queries)
+						qs := queries[from : from+batch]
+						start := time.Now()
+						res, err := x.SearchBatch(qs, k)
+						lat = append(lat, time.Since(start))
+						if err != nil {
+							b.Fatal(err)
+						}
+						for j, hits := range res {
+							found += recall(from+j, hits)
+							asked += k
+						}
+						i++
+					}
+					report(b, lat, batch, float64(found)/float64(asked), bpv, cpu)
+				})
+			}
 			x.Close()
 		}
 	}
