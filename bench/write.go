@@ -52,6 +52,7 @@ func (r *results) write(out, svgDir string) error {
 	}
 
 	r.writeTargets(&b)
+	r.writeBounds(&b)
 
 	if ss := r.suite("commands"); len(ss) > 0 {
 		p("## Command throughput: no-op tasks\n\n")
@@ -238,4 +239,48 @@ func writeChart(path, title string, ss []*series, logScale bool) error {
 	}
 	b.WriteString("</svg>\n")
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// writeBounds states, from this run's numbers, what bounds each target's measurement.
+func (r *results) writeBounds(b *strings.Builder) {
+	med := func(suite, name, metric string) float64 {
+		if s := r.get(suite, name, metric); s != nil {
+			return s.median()
+		}
+		return math.NaN()
+	}
+	var lines []string
+	cns, cpuUS := med("commands", "cns", "tasks/s"), med("commands-rediscpu", "cns", "Redis CPU µs/task")
+	sub, subUS := med("commands", "cns-batchsubscriber", "tasks/s"), med("commands-rediscpu", "cns-batchsubscriber", "Redis CPU µs/task")
+	if !math.IsNaN(cns) && !math.IsNaN(cpuUS) {
+		lines = append(lines, fmt.Sprintf("**No-op commands.** The batching subscriber alone moves %s tasks/s at %s µs of Redis CPU per task; with the job bookkeeping CNS moves %s tasks/s at %s µs of Redis CPU per task, so even a whole Redis core would cap it at %s tasks/s. 50,000/s needs the bookkeeping at ≤ 20 µs of Redis CPU per job — whatever the workers do — on a Redis that here also shares 2 cores with the workers and the producer.",
+			fmtNum(sub), fmtNum(subUS), fmtNum(cns), fmtNum(cpuUS), fmtNum(1e6/cpuUS)))
+	}
+	if c := r.get("cpu", "compute-ceiling-go", "tasks/s"); c != nil {
+		lo, hi := c.minMax()
+		spread := 100 * (hi - lo) / 2 / c.median()
+		l := fmt.Sprintf("**CPU task.** The compute ceiling itself ranged over %s – %s tasks/s from run to run (±%.0f%% around its median).", fmtNum(lo), fmtNum(hi), spread)
+		if spread > 10 {
+			l += " On this shared machine a 10% target is inside the run-to-run noise of the ceiling it is measured against."
+		}
+		l += " Per CPU task CNS adds the bookkeeping of the no-op rows (Redis and the worker) on the same 2 cores."
+		lines = append(lines, l)
+	}
+	g200, r200 := med("api-200", "GetSNO", "p99 µs"), med("api-200", "redis GET (SNO key)", "p99 µs")
+	g1k, r1k := med(fmt.Sprintf("api-%d", apiRate), "GetSNO", "p99 µs"), med(fmt.Sprintf("api-%d", apiRate), "redis GET (SNO key)", "p99 µs")
+	if !math.IsNaN(g1k) {
+		lines = append(lines, fmt.Sprintf("**GetSNO.** p99 is %s Redis GET's at 200 req/s and %s at %d req/s: every call decodes the SNO record (JSON) in the API process, which shares the 2 cores with the load generator and Redis, so at the higher rate requests queue.",
+			ratio(g200, r200), ratio(g1k, r1k), apiRate))
+	}
+	if one, two := med("ingest", "cns serve + 1 worker", "docs/s"), med("ingest", "cns serve + 2 worker", "docs/s"); !math.IsNaN(two) {
+		lines = append(lines, fmt.Sprintf("**Ingest scaling.** 1 → 2 workers gave %s. Ingest is CPU-bound (NLP and critics) and one worker at concurrency 2 can already use both cores of this machine; a second worker adds a process, not a core — the 1.6× needs workers on more cores or hosts.", ratio(two, one)))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "### What bounds these numbers\n\n")
+	for _, l := range lines {
+		fmt.Fprintf(b, "- %s\n", l)
+	}
+	b.WriteString("\n")
 }
