@@ -210,13 +210,15 @@ func (c *consumer) run() {
 	go func() { defer close(ackerDone); c.ack() }()
 
 	c.deliver(&watchers)
-	close(c.out)
 	producers.Wait()
 	// Handlers may still ack what they were given; those acks are sent until every watcher has seen its
 	// message acked, nacked or abandoned (their contexts are cancelled now).
 	watchers.Wait()
 	close(c.acks)
 	<-ackerDone
+	// Last: Watermill's router takes the closed channel as the subscriber being done, and returns from
+	// Close; nothing of this consumer may still run (or log) after that.
+	close(c.out)
 }
 
 // take waits for one window token; more returns up to n-1 more without waiting.
