@@ -14,25 +14,19 @@ import (
 var _ cns.BatchJobStore = (*Store)(nil)
 
 // The batch scripts run the single-job scripts' steps once per item, with each item's keys laid out as the
-// single script has them (shared keys repeat per item): putJob is updateJob's steps with offsets (in
-// fewer calls, below), and snoUpdate's putSNO is reused as is. One script per project (all of a
-// project's keys share its hash slot), so a batch is one EVALSHA per project instead of one per job, and
-// Redis spends its time on the writes rather than on setting up scripts.
+// single script has them (shared keys repeat per item): putJob and snoUpdate's putSNO are the very steps
+// updateJob and completeJob run. One script per project (all of a project's keys share its hash slot),
+// so a batch is one EVALSHA per project instead of one per job, and Redis spends its time on the writes
+// rather than on setting up scripts.
 //
-// putJob does what jobStateUpdate does after updateJob's EXISTS check, in two calls fewer: SET XX is the
-// existence check and the write at once (nothing is written for a missing job), and the job is not
-// removed from the state it is about to be added to. Each Lua call into Redis costs about as much as the
-// command itself, so calls, not commands, are what this saves. RunBatch checks the result against the
-// single scripts'.
-const putJobStep = `
+// putJob writes a job record and moves it between state zsets (moveJobStep). SET XX is the existence
+// check and the write at once (nothing is written for a missing job). Each Lua call into Redis costs
+// about as much as the command itself, so calls are what these steps save. RunBatch checks the batch
+// scripts' results against the single scripts'.
+const putJobStep = moveJobStep + `
 local function putJob(k, o)
   if not redis.call("SET", KEYS[k], ARGV[o+1], "XX") then return 0 end
-  local st = tonumber(ARGV[o+4])
-  for i = 0, 3 do
-    if i ~= st then redis.call("ZREM", KEYS[k+2+i], ARGV[o+2]) end
-  end
-  redis.call("ZADD", KEYS[k+2+st], ARGV[o+3], ARGV[o+2])
-  redis.call("ZADD", KEYS[k+1], ARGV[o+3], ARGV[o+2])
+  moveJob(k+2, ARGV[o+2], ARGV[o+3], tonumber(ARGV[o+4]))
   return 1
 end
 `

@@ -19,10 +19,9 @@ const maxDeadLetters = 100000
 
 // addDeadLetter: KEYS job, jobs, 4 state zsets, deadletters; ARGV job record (or ""), job id, score,
 // stateIndex, then the dead letter's fields as name/value pairs. {0} when the job is missing.
-var addDeadLetter = redis.NewScript(`
+var addDeadLetter = redis.NewScript(putJobStep + `
 if ARGV[1] ~= "" then
-  if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
-` + jobStateUpdate + `
+  if putJob(1, 0) == 0 then return 0 end
 end
 local fields = {}
 for i = 5, #ARGV do fields[#fields+1] = ARGV[i] end

@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,10 @@ type Store struct {
 	k      keyspace
 	ring   *Keyring // nil: records are stored in plaintext
 	closed atomic.Bool
+
+	// projectsMu guards projectsAdded: when this process last added each project to the projects set.
+	projectsMu    sync.Mutex
+	projectsAdded map[string]time.Time
 }
 
 // Option configures a Store.
@@ -195,28 +200,36 @@ if ARGV[4] == "1" then
   local existing = redis.call("GET", KEYS[2])
   if existing then return {0, existing} end
 end
-if redis.call("EXISTS", KEYS[1]) == 1 then return {-1} end
-redis.call("SET", KEYS[1], ARGV[1])
+if not redis.call("SET", KEYS[1], ARGV[1], "NX") then return {-1} end
 redis.call("ZADD", KEYS[3], ARGV[3], ARGV[2])
 redis.call("ZADD", KEYS[4], ARGV[3], ARGV[2])
 if ARGV[4] == "1" then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[5]) end
 return {1}
 `)
 
-// jobStateUpdate is shared by updateJob and completeJob: it moves job ARGV[2] to the state zset
-// KEYS[2+ARGV[4]] among KEYS[3..6] (queued, running, succeeded, failed).
-const jobStateUpdate = `
-redis.call("SET", KEYS[1], ARGV[1])
-for i = 3, 6 do redis.call("ZREM", KEYS[i], ARGV[2]) end
-redis.call("ZADD", KEYS[3 + tonumber(ARGV[4])], ARGV[3], ARGV[2])
-redis.call("ZADD", KEYS[2], ARGV[3], ARGV[2])
+// moveJobStep moves job id to the state zset KEYS[k+st] among KEYS[k..k+3] (queued, running, succeeded,
+// failed) with score (its creation time). A job is in exactly one state zset, and almost always in the
+// state a job normally leaves for st (queued → running → succeeded or failed, running → queued on a
+// retry): that one ZREM usually finds it, and only when it does not are the other zsets swept. Two
+// commands per transition instead of five — the bookkeeping of every job makes two transitions, and
+// Redis time per job is what bounds the command throughput (docs/benchmarks.md). The jobs zset (all
+// jobs by creation time) is written once, at creation: its score never changes.
+const moveJobStep = `
+local usualPrev = {[0] = 1, [1] = 0, [2] = 1, [3] = 1}
+local function moveJob(k, id, score, st)
+  local prev = usualPrev[st]
+  if redis.call("ZREM", KEYS[k+prev], id) == 0 then
+    for i = 0, 3 do
+      if i ~= st and i ~= prev then redis.call("ZREM", KEYS[k+i], id) end
+    end
+  end
+  redis.call("ZADD", KEYS[k+st], score, id)
+end
 `
 
-// updateJob: KEYS job, jobs, 4 state zsets; ARGV record, id, score, stateIndex. {0} when missing.
-var updateJob = redis.NewScript(`
-if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
-` + jobStateUpdate + `
-return 1
+// updateJob: KEYS job, jobs, 4 state zsets; ARGV record, id, score, stateIndex. 0 when missing.
+var updateJob = redis.NewScript(putJobStep + `
+return putJob(1, 0)
 `)
 
 // snoUpdate writes SNO record ARGV[o+1] with id ARGV[o+2], trust ARGV[o+3], status index ARGV[o+4]
@@ -225,25 +238,32 @@ return 1
 const snoUpdate = `
 local function putSNO(k, o)
   local id = ARGV[o+2]
-  local old = redis.call("ZSCORE", KEYS[k+2], id)
-  if old then redis.call("HINCRBYFLOAT", KEYS[k+6], "active_trust_sum", tonumber(old)) end
+  -- An SNO is in the snos zset from its first write on (SNOs are never deleted), so a new SNO — what
+  -- every completed job writes — skips the removals from the status zsets and the evidence index.
+  local existed = redis.call("ZSCORE", KEYS[k+1], id)
+  if existed then
+    local old = redis.call("ZSCORE", KEYS[k+2], id)
+    if old then redis.call("HINCRBYFLOAT", KEYS[k+6], "active_trust_sum", tonumber(old)) end
+  end
   redis.call("SET", KEYS[k], ARGV[o+1])
   local score = -tonumber(ARGV[o+3])
   redis.call("ZADD", KEYS[k+1], score, id)
-  for i = k+2, k+5 do redis.call("ZREM", KEYS[i], id) end
+  if existed then
+    for i = k+2, k+5 do redis.call("ZREM", KEYS[i], id) end
+  end
   local st = tonumber(ARGV[o+4])
   redis.call("ZADD", KEYS[k+2+st], score, id)
   if st == 0 then redis.call("HINCRBYFLOAT", KEYS[k+6], "active_trust_sum", ARGV[o+3]) end
   -- The evidence inverted index: "<evidence id>\0<sno id>" members of one ZSET (KEYS[k+7]) for ACTIVE
   -- SNOs; KEYS[k+8] remembers each SNO's indexed evidence so an update can remove exactly that.
-  local prev = redis.call("HGET", KEYS[k+8], id)
+  local prev = existed and redis.call("HGET", KEYS[k+8], id)
   if prev then
     for ev in string.gmatch(prev, "[^\n]+") do redis.call("ZREM", KEYS[k+7], ev .. "\0" .. id) end
   end
   if st == 0 and ARGV[o+5] ~= "" then
     for ev in string.gmatch(ARGV[o+5], "[^\n]+") do redis.call("ZADD", KEYS[k+7], 0, ev .. "\0" .. id) end
     redis.call("HSET", KEYS[k+8], id, ARGV[o+5])
-  else
+  elseif prev then
     redis.call("HDEL", KEYS[k+8], id)
   end
 end
@@ -251,9 +271,8 @@ end
 
 // completeJob: KEYS job, jobs, 4 state zsets, then the SNO keys of snoKeys;
 // ARGV job record, job id, score, stateIndex, sno record, sno id, trust, statusIndex, evidence ids.
-var completeJob = redis.NewScript(snoUpdate + `
-if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
-` + jobStateUpdate + `
+var completeJob = redis.NewScript(snoUpdate + putJobStep + `
+if putJob(1, 0) == 0 then return 0 end
 putSNO(7, 4)
 return 1
 `)
@@ -265,8 +284,29 @@ putSNO(1, 0)
 return 1
 `)
 
+// projectsRefresh is how often a process re-adds a project it writes to the projects set. Every job
+// creation used to add it: a round trip per job for a set that changes once per project. Re-adding it
+// now and then (rather than once) restores the entry within this time should Redis lose it.
+const projectsRefresh = 10 * time.Second
+
 func (s *Store) addProject(ctx context.Context, p string) error {
-	return s.rdb.SAdd(ctx, s.k.projects(), p).Err()
+	now := time.Now()
+	s.projectsMu.Lock()
+	last, ok := s.projectsAdded[p]
+	s.projectsMu.Unlock()
+	if ok && now.Sub(last) < projectsRefresh {
+		return nil
+	}
+	if err := s.rdb.SAdd(ctx, s.k.projects(), p).Err(); err != nil {
+		return err
+	}
+	s.projectsMu.Lock()
+	if s.projectsAdded == nil {
+		s.projectsAdded = map[string]time.Time{}
+	}
+	s.projectsAdded[p] = now
+	s.projectsMu.Unlock()
+	return nil
 }
 
 func (k keyspace) jobKeys(p, id string) []string {

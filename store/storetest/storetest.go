@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) cns.Store) {
 		{"CreateJob/ConcurrentSameKey", testCreateJobConcurrent},
 		{"GetJob/NotFound", testGetJobNotFound},
 		{"UpdateJob", testUpdateJob},
+		{"UpdateJob/EveryTransition", testUpdateJobEveryTransition},
 		{"CompleteJob", testCompleteJob},
 		{"CompleteJob/MissingJob", testCompleteJobMissing},
 		{"ListJobs", testListJobs},
@@ -201,6 +202,49 @@ func testGetJobNotFound(t *testing.T, s cns.Store) {
 	mustCreate(t, s, newJob("p1", "a", cns.JobQueued, at(1)))
 	_, err = s.GetJob(ctx, "p2", "a")
 	wantCode(t, "GetJob of another project's job", err, cns.ENOTFOUND)
+}
+
+// testUpdateJobEveryTransition moves jobs from every state to every state (the usual ones and the rare
+// ones: a dead letter from queued, a redrive from failed, an update within a state) and checks that a
+// listing by state finds each job in its state only.
+func testUpdateJobEveryTransition(t *testing.T, s cns.Store) {
+	ctx := t.Context()
+	states := []cns.JobState{cns.JobQueued, cns.JobRunning, cns.JobSucceeded, cns.JobFailed}
+	want := map[string]cns.JobState{}
+	i := 0
+	for _, from := range states {
+		for _, to := range states {
+			i++
+			j := newJob("p1", fmt.Sprintf("%s-to-%s", from, to), from, at(i))
+			mustCreate(t, s, j)
+			j.State = to
+			j.UpdatedAt = at(i + 1)
+			if err := s.UpdateJob(ctx, j); err != nil {
+				t.Fatalf("UpdateJob %s: %v", j.ID, err)
+			}
+			want[j.ID] = to
+		}
+	}
+	for _, st := range states {
+		got, err := s.ListJobs(ctx, cns.JobFilter{Project: "p1", States: []cns.JobState{st}, Limit: 100})
+		if err != nil {
+			t.Fatalf("ListJobs %s: %v", st, err)
+		}
+		n := 0
+		for _, id := range jobIDs(got) {
+			if want[id] != st {
+				t.Errorf("ListJobs %s lists %s, which is %s", st, id, want[id])
+			}
+			n++
+		}
+		if wantN := len(states); n != wantN {
+			t.Errorf("ListJobs %s: %d jobs, want %d", st, n, wantN)
+		}
+	}
+	all, err := s.ListJobs(ctx, cns.JobFilter{Project: "p1", Limit: 100})
+	if err != nil || len(all) != len(want) {
+		t.Fatalf("ListJobs: %d jobs, err %v; want %d", len(all), err, len(want))
+	}
 }
 
 func testUpdateJob(t *testing.T, s cns.Store) {
