@@ -14,6 +14,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// MetaFirstDelivery is the metadata a BatchSubscriber sets (to "1") on a message read from the stream as
+// new: no consumer has had it before. Messages claimed from a dead consumer, re-read from this consumer's
+// own history after a restart, or delivered again after a nack do not carry it. A handler may use it to
+// skip bookkeeping that only matters when a delivery is repeated (the worker records the attempt of a
+// first delivery only if the job runs long enough to be worth showing as running).
+const MetaFirstDelivery = "cns_first_delivery"
+
+// FirstDelivery reports whether msg carries MetaFirstDelivery.
+func FirstDelivery(msg *message.Message) bool { return msg.Metadata.Get(MetaFirstDelivery) == "1" }
+
 // BatchConfig configures a BatchSubscriber.
 type BatchConfig struct {
 	// Client is closed by Close, as Watermill's own subscriber does.
@@ -282,6 +292,7 @@ func (c *consumer) read() {
 		if len(res) > 0 {
 			msgs = res[0].Messages
 		}
+		fresh := start == ">" // new entries, not this consumer's history
 		if start != ">" && len(msgs) < n {
 			start = ">" // history drained
 		}
@@ -295,7 +306,7 @@ func (c *consumer) read() {
 				used++
 				continue
 			}
-			if c.enqueue(m) {
+			if c.enqueue(m, fresh) {
 				used++
 			}
 		}
@@ -339,7 +350,7 @@ func (c *consumer) claim() {
 				c.ackLater(m.ID) // the acker gives the token back
 				continue
 			}
-			if !c.enqueue(m) {
+			if !c.enqueue(m, false) {
 				c.release(1)
 			}
 		}
@@ -352,7 +363,8 @@ func (c *consumer) claim() {
 
 // enqueue decodes an entry and queues it for delivery unless it is already in flight here (a claim of
 // a message this subscriber still holds). The caller holds a window token for it; false gives it back.
-func (c *consumer) enqueue(m redis.XMessage) bool {
+// first says the entry was read as new (XREADGROUP ">"): no consumer has had it before.
+func (c *consumer) enqueue(m redis.XMessage, first bool) bool {
 	c.mu.Lock()
 	if _, dup := c.inflight[m.ID]; dup {
 		c.mu.Unlock()
@@ -366,6 +378,9 @@ func (c *consumer) enqueue(m redis.XMessage) bool {
 		c.s.log.Error("batch subscriber: dropping undecodable entry", err, c.fields.Add(watermill.LogFields{"xid": m.ID}))
 		c.ackLater(m.ID)
 		return true // the token goes back with the XACK
+	}
+	if first {
+		msg.Metadata.Set(MetaFirstDelivery, "1")
 	}
 	select {
 	case c.queue <- &delivery{id: m.ID, msg: msg}:
@@ -443,6 +458,7 @@ func (c *consumer) redeliver(d *delivery) {
 		return
 	}
 	again := &delivery{id: d.id, msg: d.msg.Copy()}
+	delete(again.msg.Metadata, MetaFirstDelivery)
 	select {
 	case c.queue <- again: // room: its token is still held
 	case <-c.stopping():

@@ -223,6 +223,9 @@ func TestBatchSubscriberClaimsDeadConsumer(t *testing.T) {
 		if !want[m.UUID] {
 			t.Fatalf("unexpected message %s", m.UUID)
 		}
+		if pubsub.FirstDelivery(m) {
+			t.Fatalf("claimed message %s marked as a first delivery", m.UUID)
+		}
 		got[m.UUID] = true
 		m.Ack()
 	}
@@ -263,6 +266,9 @@ func TestBatchSubscriberRereadsOwnPending(t *testing.T) {
 	acked := map[string]bool{}
 	for i := range n {
 		m := receive(t, ch, 10*time.Second)
+		if !pubsub.FirstDelivery(m) {
+			t.Fatalf("new message %s not marked as a first delivery", m.UUID)
+		}
 		if i%3 == 0 {
 			m.Ack()
 			acked[m.UUID] = true
@@ -287,6 +293,9 @@ func TestBatchSubscriberRereadsOwnPending(t *testing.T) {
 		m := receive(t, ch, 10*time.Second)
 		if !want[m.UUID] || acked[m.UUID] {
 			t.Fatalf("re-read %s: known %v, acked before %v", m.UUID, want[m.UUID], acked[m.UUID])
+		}
+		if pubsub.FirstDelivery(m) {
+			t.Fatalf("re-read message %s marked as a first delivery", m.UUID)
 		}
 		m.Ack()
 	}
@@ -350,10 +359,16 @@ func TestBatchSubscriberNack(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := receive(t, ch, 10*time.Second)
+	if !pubsub.FirstDelivery(first) {
+		t.Fatal("new message not marked as a first delivery")
+	}
 	first.Nack()
 	again := receive(t, ch, 10*time.Second)
 	if again.UUID != first.UUID || !want[again.UUID] {
 		t.Fatalf("redelivered %s, want %s", again.UUID, first.UUID)
+	}
+	if pubsub.FirstDelivery(again) {
+		t.Fatal("nacked message delivered again marked as a first delivery")
 	}
 	if again.Context().Err() != nil {
 		t.Fatal("redelivered message's context is already done")

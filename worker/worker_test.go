@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,6 +59,12 @@ func setup(t *testing.T, maxAttempts int) *bundle { return setupOn(t, maxAttempt
 // with the Redis store and Redis Streams subscribers, as `cns worker` does.
 func setupOn(t *testing.T, maxAttempts int, onRedis bool) *bundle {
 	t.Helper()
+	return setupWith(t, maxAttempts, onRedis, nil)
+}
+
+// setupWith is setupOn with the worker's store wrapped by wrap (nil: not wrapped).
+func setupWith(t *testing.T, maxAttempts int, onRedis bool, wrap func(cns.Store) cns.Store) *bundle {
+	t.Helper()
 	log := zaptest.NewLogger(t)
 	wlog := pubsub.NewZapLogger(log)
 	var (
@@ -95,7 +102,11 @@ func setupOn(t *testing.T, maxAttempts int, onRedis bool) *bundle {
 		t.Fatal(err)
 	}
 	b := &builder{fail: map[string]func() error{}}
-	w := worker.New(worker.Config{Concurrency: 2, MaxAttempts: maxAttempts, JobTimeout: 5 * time.Second}, st, b, nil, log)
+	wst := st
+	if wrap != nil {
+		wst = wrap(st)
+	}
+	w := worker.New(worker.Config{Concurrency: 2, MaxAttempts: maxAttempts, JobTimeout: 5 * time.Second}, wst, b, nil, log)
 	w.Register(r, subs...)
 	go r.Run(context.Background())
 	<-r.Running()
@@ -195,5 +206,81 @@ func TestInputErrorFailsAtOnceAndTransientErrorRetries(t *testing.T) {
 	}
 	if dls, _ := b.store.ListDeadLetters(t.Context(), "p", 0); len(dls) != 0 {
 		t.Fatalf("input errors are not dead letters: %+v", dls)
+	}
+}
+
+// recordingStore remembers the job states written by UpdateJob (it hides the batch methods, so every
+// write is a single call it sees).
+type recordingStore struct {
+	cns.Store
+	mu      sync.Mutex
+	updates map[string][]cns.JobState
+}
+
+func (s *recordingStore) UpdateJob(ctx context.Context, j *cns.Job) error {
+	s.mu.Lock()
+	s.updates[j.ID] = append(s.updates[j.ID], j.State)
+	s.mu.Unlock()
+	return s.Store.UpdateJob(ctx, j)
+}
+
+func (s *recordingStore) written(id string) []cns.JobState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]cns.JobState(nil), s.updates[id]...)
+}
+
+// TestRunningRecordOfFirstDeliveries: on Redis Streams a first delivery that ends quickly goes from
+// queued to succeeded in one write; one that runs longer is shown as running (its attempt counted)
+// while it runs. On the in-process bus, which cannot tell a first delivery, the attempt is recorded
+// before the job runs.
+func TestRunningRecordOfFirstDeliveries(t *testing.T) {
+	t.Parallel()
+	for _, onRedis := range []bool{true, false} {
+		t.Run(map[bool]string{false: "in-process", true: "redis"}[onRedis], func(t *testing.T) {
+			t.Parallel()
+			rec := &recordingStore{updates: map[string][]cns.JobState{}}
+			b := setupWith(t, 3, onRedis, func(s cns.Store) cns.Store { rec.Store = s; return rec })
+			release := make(chan struct{})
+			b.b.fail["slow"] = func() error { <-release; return nil }
+
+			fast := b.submit(t, "fast")
+			if j := waitState(t, b.store, fast); j.State != cns.JobSucceeded || j.Attempts != 1 {
+				t.Fatalf("fast job: %+v", j)
+			}
+			wantFast := []cns.JobState{cns.JobRunning}
+			if onRedis {
+				wantFast = nil
+			}
+			if got := rec.written(fast); !slices.Equal(got, wantFast) {
+				t.Errorf("fast job: UpdateJob wrote %v, want %v", got, wantFast)
+			}
+
+			slow := b.submit(t, "slow")
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				j, err := b.store.GetJob(t.Context(), "p", slow)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if j.State == cns.JobRunning {
+					if j.Attempts != 1 {
+						t.Fatalf("running job counts %d attempts, want 1", j.Attempts)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("slow job never shown as running: %+v", j)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			close(release)
+			if j := waitState(t, b.store, slow); j.State != cns.JobSucceeded || j.Attempts != 1 {
+				t.Fatalf("slow job: %+v", j)
+			}
+			if got := rec.written(slow); !slices.Equal(got, []cns.JobState{cns.JobRunning}) {
+				t.Errorf("slow job: UpdateJob wrote %v, want [running]", got)
+			}
+		})
 	}
 }
