@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/internal/coalesce"
 )
 
 // fakeBatchStore records the batches it is given; the first two GetJobs batches (one per flusher) block
@@ -21,13 +22,13 @@ type fakeBatchStore struct {
 }
 
 func newFake() *fakeBatchStore {
-	return &fakeBatchStore{blocked: make(chan struct{}, maxFlushes), release: make(chan struct{})}
+	return &fakeBatchStore{blocked: make(chan struct{}, coalesce.MaxFlushes), release: make(chan struct{})}
 }
 
 func (f *fakeBatchStore) GetJobs(_ context.Context, refs []cns.JobRef) ([]*cns.Job, []error) {
 	f.mu.Lock()
 	f.batches = append(f.batches, refs)
-	block := len(f.batches) <= maxFlushes
+	block := len(f.batches) <= coalesce.MaxFlushes
 	f.mu.Unlock()
 	if block {
 		f.blocked <- struct{}{}
@@ -56,7 +57,7 @@ func TestCoalescedCallsShareBatches(t *testing.T) {
 	s := coalesced(f).(*coalescer)
 	ctx := context.Background()
 	const queued = 40
-	results := make(chan error, queued+maxFlushes)
+	results := make(chan error, queued+coalesce.MaxFlushes)
 	check := func(id string) {
 		j, err := s.GetJob(ctx, "p", id)
 		switch {
@@ -68,7 +69,7 @@ func TestCoalescedCallsShareBatches(t *testing.T) {
 			results <- nil
 		}
 	}
-	for i := range maxFlushes {
+	for i := range coalesce.MaxFlushes {
 		go check(fmt.Sprint("first-", i))
 		<-f.blocked
 	}
@@ -80,28 +81,25 @@ func TestCoalescedCallsShareBatches(t *testing.T) {
 		go check(id)
 	}
 	for {
-		s.gets.mu.Lock()
-		n := len(s.gets.queue)
-		s.gets.mu.Unlock()
-		if n == queued {
+		if s.gets.Queued() == queued {
 			break
 		}
 		time.Sleep(time.Millisecond)
 	}
 	close(f.release)
-	for range queued + maxFlushes {
+	for range queued + coalesce.MaxFlushes {
 		if err := <-results; err != nil {
 			t.Fatal(err)
 		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.batches) != maxFlushes+1 || len(f.batches[maxFlushes]) != queued {
+	if len(f.batches) != coalesce.MaxFlushes+1 || len(f.batches[coalesce.MaxFlushes]) != queued {
 		sizes := []int{}
 		for _, b := range f.batches {
 			sizes = append(sizes, len(b))
 		}
-		t.Fatalf("batch sizes %v, want %d single calls then one batch of %d", sizes, maxFlushes, queued)
+		t.Fatalf("batch sizes %v, want %d single calls then one batch of %d", sizes, coalesce.MaxFlushes, queued)
 	}
 }
 
