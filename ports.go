@@ -130,14 +130,18 @@ type JobCompletion struct {
 	SNO *SNO
 }
 
-// BatchJobStore is implemented by stores that can do a worker's per-command bookkeeping for many jobs in
-// one go (one round trip or one transaction instead of one per job): the worker coalesces the calls of
-// its concurrent commands into these. Item i has exactly the semantics, errors and atomicity of the
-// single-job method (GetJob, UpdateJob, CompleteJob) on the same arguments; a batch as a whole is not
+// BatchJobStore is implemented by stores that can do the per-command bookkeeping for many jobs in one go
+// (one round trip or one transaction instead of one per job): the dispatcher coalesces the job creations
+// of concurrent requests into these, and the worker the calls of its concurrent commands. Item i has exactly the semantics, errors and atomicity of the
+// single-job method (CreateJob, GetJob, UpdateJob, CompleteJob) on the same arguments; a batch as a whole is not
 // atomic: errs[i] is item i's error (nil when it was written), and items that succeeded stay written when
 // another fails. The returned slices have the length of the input. Items of several projects may be
 // mixed; the same job twice in one batch ends as two concurrent single calls would (one of them wins).
 type BatchJobStore interface {
+	// CreateJobs is CreateJob per item: stored[i] is the job as stored (or the one its idempotency key
+	// names when created[i] is false). Of items with one idempotency key the first creates the job and the
+	// others get it back.
+	CreateJobs(ctx context.Context, jobs []*Job) (stored []*Job, created []bool, errs []error)
 	GetJobs(ctx context.Context, refs []JobRef) (jobs []*Job, errs []error)
 	UpdateJobs(ctx context.Context, jobs []*Job) (errs []error)
 	CompleteJobs(ctx context.Context, items []JobCompletion) (errs []error)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/internal/coalesce"
 	busv1 "github.com/cns-dev/cns/proto/gen/cns/bus/v1"
 	"github.com/cns-dev/cns/pubsub"
 )
@@ -26,6 +28,42 @@ type Dispatcher struct {
 	Now       func() time.Time
 	// OnAccepted, if set, is called for every new job (metrics).
 	OnAccepted func(*cns.Job)
+
+	// creates coalesces the job creations of concurrent requests when Store implements
+	// cns.BatchJobStore: on Redis one round trip and one script then create dozens of jobs.
+	createsOnce sync.Once
+	creates     *coalesce.Batcher[*cns.Job, created]
+}
+
+// created is one coalesced CreateJob's result.
+type created struct {
+	job *cns.Job
+	new bool
+}
+
+// createJob is Store.CreateJob, coalesced with concurrent calls when the store can batch.
+func (d *Dispatcher) createJob(ctx context.Context, job *cns.Job) (*cns.Job, bool, error) {
+	d.createsOnce.Do(func() {
+		b, ok := d.Store.(cns.BatchJobStore)
+		if !ok {
+			return
+		}
+		d.creates = &coalesce.Batcher[*cns.Job, created]{Flush: func(ctx context.Context, calls []*coalesce.Call[*cns.Job, created]) {
+			jobs := make([]*cns.Job, len(calls))
+			for i, c := range calls {
+				jobs[i] = c.In
+			}
+			stored, isNew, errs := b.CreateJobs(ctx, jobs)
+			for i, c := range calls {
+				c.Out, c.Err = created{stored[i], isNew[i]}, errs[i]
+			}
+		}}
+	})
+	if d.creates == nil {
+		return d.Store.CreateJob(ctx, job)
+	}
+	r, err := d.creates.Do(ctx, job)
+	return r.job, r.new, err
 }
 
 func (d *Dispatcher) now() time.Time {
@@ -46,11 +84,11 @@ func (d *Dispatcher) Accept(ctx context.Context, job *cns.Job) (string, error) {
 	job.ID = NewJobID()
 	job.State = cns.JobQueued
 	job.CreatedAt, job.UpdatedAt = now, now
-	stored, created, err := d.Store.CreateJob(ctx, job)
+	stored, isNew, err := d.createJob(ctx, job)
 	if err != nil {
 		return "", fmt.Errorf("create job: %w", err)
 	}
-	if !created {
+	if !isNew {
 		return stored.ID, nil
 	}
 	if d.OnAccepted != nil {

@@ -45,6 +45,10 @@ func (f *fakeBatchStore) GetJobs(_ context.Context, refs []cns.JobRef) ([]*cns.J
 	return jobs, errs
 }
 
+func (f *fakeBatchStore) CreateJobs(context.Context, []*cns.Job) ([]*cns.Job, []bool, []error) {
+	return nil, nil, nil
+}
+
 func (f *fakeBatchStore) UpdateJobs(context.Context, []*cns.Job) []error { return nil }
 func (f *fakeBatchStore) CompleteJobs(context.Context, []cns.JobCompletion) []error {
 	return nil

@@ -54,6 +54,83 @@ end
 return out
 `)
 
+// createJobStep is createJob's body for the item whose 4 KEYS start at k and 5 ARGV at o. It returns
+// 1 (created), the id of the job the idempotency key names (replay), or -1 (id taken).
+const createJobStep = `
+local function createJob(k, o)
+  if ARGV[o+4] == "1" then
+    local existing = redis.call("GET", KEYS[k+1])
+    if existing then return existing end
+  end
+  if not redis.call("SET", KEYS[k], ARGV[o+1], "NX") then return -1 end
+  redis.call("ZADD", KEYS[k+2], ARGV[o+3], ARGV[o+2])
+  redis.call("ZADD", KEYS[k+3], ARGV[o+3], ARGV[o+2])
+  if ARGV[o+4] == "1" then redis.call("SET", KEYS[k+1], ARGV[o+2], "EX", ARGV[o+5]) end
+  return 1
+end
+`
+
+// createJobs: per item 4 KEYS and 5 ARGV, as createJob; one result per item as createJobStep's.
+var createJobs = redis.NewScript(createJobStep + `
+local out = {}
+for i = 0, #KEYS/4 - 1 do out[i+1] = createJob(i*4+1, i*5) end
+return out
+`)
+
+// CreateJobs implements cns.BatchJobStore: one script per project, all in one pipeline.
+func (s *Store) CreateJobs(ctx context.Context, jobs []*cns.Job) ([]*cns.Job, []bool, []error) {
+	const op = "create job"
+	stored, created, errs := make([]*cns.Job, len(jobs)), make([]bool, len(jobs)), make([]error, len(jobs))
+	if err := s.guard(ctx); err != nil {
+		fill(errs, wrap(op, err))
+		return stored, created, errs
+	}
+	recs := make([][]byte, len(jobs))
+	byProject := map[string]*batchArgs{}
+	for i, job := range jobs {
+		keys, argv, rec, err := s.createArgs(ctx, job)
+		if err != nil {
+			errs[i] = wrap(op, err)
+			continue
+		}
+		recs[i] = rec
+		a := byProject[job.Project]
+		if a == nil {
+			a = &batchArgs{}
+			byProject[job.Project] = a
+		}
+		a.keys = append(a.keys, keys...)
+		a.argv = append(a.argv, argv...)
+		a.idx = append(a.idx, i)
+	}
+	replays := map[int]string{}
+	s.runScript(ctx, op, createJobs, values(byProject), errs, func(i int, v any) error {
+		switch r := v.(type) {
+		case int64:
+			if r == -1 {
+				return cns.Errorf(cns.ECONFLICT, "job %q already exists", jobs[i].ID)
+			}
+			j, err := record.DecodeJob(recs[i])
+			stored[i], created[i] = j, true
+			return err
+		case string:
+			replays[i] = r
+			return nil
+		}
+		return fmt.Errorf("unexpected script result %v", v)
+	})
+	for i, id := range replays {
+		// Rare (a retried request): the job the key names is read as CreateJob reads it.
+		existing, err := s.GetJob(ctx, jobs[i].Project, id)
+		if err != nil {
+			errs[i] = wrap(op, fmt.Errorf("idempotency key names job %v: %v", id, err))
+			continue
+		}
+		stored[i] = existing
+	}
+	return stored, created, errs
+}
+
 // GetJobs implements cns.BatchJobStore: one MGET per project, all in one pipeline.
 func (s *Store) GetJobs(ctx context.Context, refs []cns.JobRef) ([]*cns.Job, []error) {
 	const op = "get jobs"
@@ -236,6 +313,21 @@ func values(m map[string]*batchArgs) []batchArgs {
 // runBatches runs script once per project batch, all in one pipeline (EVALSHA, loading the script first
 // if Redis does not have it), and records per item: nil, missing(i), or the batch's error.
 func (s *Store) runBatches(ctx context.Context, op string, script *redis.Script, batches []batchArgs, errs []error, missing func(i int) error) {
+	s.runScript(ctx, op, script, batches, errs, func(i int, v any) error {
+		if n, ok := v.(int64); !ok || n != 0 {
+			if !ok {
+				return fmt.Errorf("unexpected script result %v", v)
+			}
+			return nil
+		}
+		return missing(i)
+	})
+}
+
+// runScript runs script once per batch, all in one pipeline (EVALSHA, loading the script first if Redis
+// does not have it); the script returns one result per item, and errs[i] is result(i, that result), or
+// the batch's error.
+func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, batches []batchArgs, errs []error, result func(i int, v any) error) {
 	if len(batches) == 0 {
 		return
 	}
@@ -255,16 +347,17 @@ func (s *Store) runBatches(ctx context.Context, op string, script *redis.Script,
 		}
 	}
 	for b, a := range batches {
-		res, cerr := cmds[b].Int64Slice()
+		res, cerr := cmds[b].Slice()
 		if cerr == nil && len(res) != len(a.idx) {
 			cerr = fmt.Errorf("script returned %d results for %d items", len(res), len(a.idx))
 		}
 		for j, i := range a.idx {
-			switch {
-			case cerr != nil:
+			if cerr != nil {
 				errs[i] = wrap(op, cerr)
-			case res[j] == 0:
-				errs[i] = wrap(op, missing(i))
+				continue
+			}
+			if rerr := result(i, res[j]); rerr != nil {
+				errs[i] = wrap(op, rerr)
 			}
 		}
 	}

@@ -343,29 +343,11 @@ func (s *Store) CreateJob(ctx context.Context, job *cns.Job) (*cns.Job, bool, er
 	if err := s.guard(ctx); err != nil {
 		return nil, false, wrap(op, err)
 	}
-	if err := checkJob(job); err != nil {
-		return nil, false, wrap(op, err)
-	}
-	rec, err := record.EncodeJob(job)
-	if err != nil {
-		return nil, false, wrap(op, fmt.Errorf("encode job: %w", err))
-	}
-	if err := s.addProject(ctx, job.Project); err != nil {
-		return nil, false, wrap(op, err)
-	}
-	if _, err := stateIndex(job.State); err != nil {
-		return nil, false, wrap(op, err)
-	}
-	hasIdem, ik := "0", s.k.idem(job.Project, "")
-	if job.IdempotencyKey != "" {
-		hasIdem, ik = "1", s.k.idem(job.Project, job.IdempotencyKey)
-	}
-	keys := []string{s.k.job(job.Project, job.ID), ik, s.k.jobs(job.Project), s.k.jobState(job.Project, job.State)}
-	sealed, err := s.ring.seal(rec, keys[0])
+	keys, argv, rec, err := s.createArgs(ctx, job)
 	if err != nil {
 		return nil, false, wrap(op, err)
 	}
-	res, err := createJob.Run(ctx, s.rdb, keys, sealed, job.ID, micros(job.CreatedAt), hasIdem, int(IdempotencyTTL.Seconds())).Slice()
+	res, err := createJob.Run(ctx, s.rdb, keys, argv...).Slice()
 	if err != nil {
 		return nil, false, wrap(op, err)
 	}
@@ -384,6 +366,34 @@ func (s *Store) CreateJob(ctx context.Context, job *cns.Job) (*cns.Job, bool, er
 		return nil, false, wrap(op, err)
 	}
 	return stored, true, nil
+}
+
+// createArgs checks a new job as CreateJob does, registers its project, and returns the script's keys
+// and arguments (createJob, createJobStep) and the job's plaintext record.
+func (s *Store) createArgs(ctx context.Context, job *cns.Job) ([]string, []any, []byte, error) {
+	if err := checkJob(job); err != nil {
+		return nil, nil, nil, err
+	}
+	rec, err := record.EncodeJob(job)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("encode job: %w", err)
+	}
+	if _, err := stateIndex(job.State); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := s.addProject(ctx, job.Project); err != nil {
+		return nil, nil, nil, err
+	}
+	hasIdem, ik := "0", s.k.idem(job.Project, "")
+	if job.IdempotencyKey != "" {
+		hasIdem, ik = "1", s.k.idem(job.Project, job.IdempotencyKey)
+	}
+	keys := []string{s.k.job(job.Project, job.ID), ik, s.k.jobs(job.Project), s.k.jobState(job.Project, job.State)}
+	sealed, err := s.ring.seal(rec, keys[0])
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return keys, []any{sealed, job.ID, micros(job.CreatedAt), hasIdem, int(IdempotencyTTL.Seconds())}, rec, nil
 }
 
 // GetJob implements cns.Store.

@@ -24,6 +24,7 @@ func RunBatch(t *testing.T, open func(t *testing.T) BatchStore) {
 		name string
 		fn   func(t *testing.T, single, batch BatchStore)
 	}{
+		{"CreateJobs", testCreateJobs},
 		{"GetJobs", testGetJobs},
 		{"UpdateJobs", testUpdateJobs},
 		{"CompleteJobs", testCompleteJobs},
@@ -109,6 +110,53 @@ func wantSameContent(t *testing.T, single, batch cns.Store) {
 		t.Fatal(err)
 	}
 	wantEqual(t, "unfinished jobs", a, b)
+}
+
+func testCreateJobs(t *testing.T, single, batch BatchStore) {
+	seedBatch(t, single, batch)
+	ctx := t.Context()
+	for _, s := range []cns.Store{single, batch} {
+		keyed := newJob("p1", "keyed", cns.JobQueued, at(30))
+		keyed.IdempotencyKey = "k-old"
+		mustCreate(t, s, keyed)
+	}
+	mk := func() []*cns.Job {
+		replay := newJob("p1", "new-replay", cns.JobQueued, at(31))
+		replay.IdempotencyKey = "k-old" // names p1/keyed
+		first := newJob("p2", "new-k1", cns.JobQueued, at(32))
+		first.IdempotencyKey = "k-new"
+		second := newJob("p2", "new-k2", cns.JobQueued, at(33))
+		second.IdempotencyKey = "k-new" // the same key again in this batch
+		return []*cns.Job{
+			newJob("p1", "new-a", cns.JobQueued, at(40)), fullDocumentJob("p3", "new-b"), replay,
+			newJob("p1", "j0", cns.JobQueued, at(41)), // id taken
+			first, second,
+			newJob("p1", "new-bad", cns.JobStateUnspecified, at(42)), {Project: "p1"},
+			newJob("p4", "new-c", cns.JobRunning, at(43)),
+		}
+	}
+	jobs := mk()
+	want := make([]error, len(jobs))
+	wantStored := make([]*cns.Job, len(jobs))
+	wantCreated := make([]bool, len(jobs))
+	for i, j := range jobs {
+		wantStored[i], wantCreated[i], want[i] = single.CreateJob(ctx, j)
+	}
+	stored, created, errs := batch.CreateJobs(ctx, mk())
+	if len(stored) != len(jobs) || len(created) != len(jobs) {
+		t.Fatalf("CreateJobs returned %d jobs and %d flags for %d jobs", len(stored), len(created), len(jobs))
+	}
+	wantSameErrors(t, "CreateJobs", want, errs)
+	for i := range jobs {
+		if want[i] != nil {
+			continue
+		}
+		if created[i] != wantCreated[i] {
+			t.Fatalf("CreateJobs item %d: created %v, want %v", i, created[i], wantCreated[i])
+		}
+		wantEqual(t, fmt.Sprintf("CreateJobs item %d", i), wantStored[i], stored[i])
+	}
+	wantSameContent(t, single, batch)
 }
 
 func testGetJobs(t *testing.T, single, batch BatchStore) {
