@@ -57,7 +57,7 @@ func (r *results) write(out, svgDir string) error {
 	if ss := r.suite("commands"); len(ss) > 0 {
 		p("## Command throughput: no-op tasks\n\n")
 		p("N tasks are queued first (timed separately, below), then the consumers start and the drain is timed until every task ran and was acknowledged. ")
-		p("CNS rows do the job bookkeeping the API and the workers really do: the dispatcher creates each job record and publishes its command; the worker loads the job, records the attempt, runs the (no-op) build, completes the job with its SNO in the store (job record, state indexes, SNO record and indexes), announces the SNO on the event stream and acknowledges. ")
+		p("CNS rows do the job bookkeeping the API and the workers really do: the dispatcher creates each job record and publishes its command (concurrent requests' creations coalesced into batches, as in the API); the worker loads the job, runs the (no-op) build (a first delivery is recorded as running only after 20 ms, which a no-op never reaches), completes the job with its SNO in the store (job record, state indexes, SNO record and indexes), announces the SNO on the event stream and acknowledges. ")
 		p("asynq and Celery do their own bookkeeping (asynq: task hash and state lists; Celery/kombu: list, unacked hash and index). Celery tasks are `acks_late` and `ignore_result`; its producer is one Python process. ")
 		p("The Redis floor is a bare go-redis loop with no bookkeeping at all.\n\n")
 		celery := r.get("commands", "celery-prefork-2", "tasks/s")
