@@ -39,16 +39,95 @@ for i = 0, #KEYS/6 - 1 do out[i+1] = putJob(i*6+1, i*4) end
 return out
 `)
 
-// completeJobs: per item 15 KEYS (jobKeys, then snoKeys) and 9 ARGV, as completeJob.
-var completeJobs = redis.NewScript(snoUpdate + putJobStep + `
-local out = {}
-for i = 0, #KEYS/15 - 1 do
-  local k, o = i*15+1, i*9
+// multiStep defines multi(cmd, key, args, width): one call of a variadic command (ZADD, ZREM, MSET, HSET)
+// for many members instead of one call per member, in chunks that stay under Lua's unpack limit (width
+// is how many arguments make one member, so a chunk never splits one).
+const multiStep = `
+local function multi(cmd, key, args, width)
+  local step = 4000 - 4000 % width
+  for i = 1, #args, step do
+    local chunk = {unpack(args, i, math.min(i + step - 1, #args))}
+    if key then redis.call(cmd, key, unpack(chunk)) else redis.call(cmd, unpack(chunk)) end
+  end
+end
+`
+
+// completeJobs: per item 15 KEYS (jobKeys, then snoKeys) and 9 ARGV, as completeJob; one project per
+// call, so the shared keys are read from the first item's.
+//
+// The common case — an existing job completing with a new SNO, each once in the batch — is written for
+// the whole batch with one call per command (ZMSCORE tells which jobs exist and which SNOs are new,
+// then MSET, multi-member ZREM/ZADD, one HSET of indexed evidence): Redis spends about as much on a call
+// into it from Lua as on a small command, so per job this costs a fraction of putJob + putSNO, which
+// every other item (a missing job, an SNO written before, a job or SNO repeated in the batch) still
+// runs, one by one and after the common ones, as the single script would.
+var completeJobs = redis.NewScript(snoUpdate + putJobStep + multiStep + `
+local n = #KEYS / 15
+local jobIDs, snoIDs = {}, {}
+for i = 1, n do
+  local o = (i-1)*9
+  jobIDs[i], snoIDs[i] = ARGV[o+2], ARGV[o+6]
+end
+local jobScores = redis.call("ZMSCORE", KEYS[2], unpack(jobIDs))
+local snoScores = redis.call("ZMSCORE", KEYS[8], unpack(snoIDs))
+local out, fast, slow, seenJob, seenSNO = {}, {}, {}, {}, {}
+for i = 1, n do
+  if jobScores[i] and not snoScores[i] and not seenJob[jobIDs[i]] and not seenSNO[snoIDs[i]] then
+    fast[#fast+1] = i
+  else
+    slow[#slow+1] = i
+  end
+  seenJob[jobIDs[i]], seenSNO[snoIDs[i]] = true, true
+end
+if #fast > 0 then
+  local records, ids, byState, snos, evidence, indexed = {}, {}, {{}, {}, {}, {}}, {}, {}, {}
+  local byStatus = {{}, {}, {}, {}}
+  for _, i in ipairs(fast) do
+    local k, o = (i-1)*15+1, (i-1)*9
+    local jid, sid, trust = ARGV[o+2], ARGV[o+6], ARGV[o+7]
+    local st, sst = tonumber(ARGV[o+4]), tonumber(ARGV[o+8])
+    local score = -tonumber(trust)
+    for _, v in ipairs({KEYS[k], ARGV[o+1], KEYS[k+6], ARGV[o+5]}) do records[#records+1] = v end
+    ids[#ids+1] = jid
+    local b = byState[st+1]
+    b[#b+1], b[#b+2] = ARGV[o+3], jid
+    snos[#snos+1], snos[#snos+2] = score, sid
+    local c = byStatus[sst+1]
+    c[#c+1], c[#c+2] = score, sid
+    if sst == 0 then
+      redis.call("HINCRBYFLOAT", KEYS[13], "active_trust_sum", trust)
+      if ARGV[o+9] ~= "" then
+        for ev in string.gmatch(ARGV[o+9], "[^\n]+") do
+          evidence[#evidence+1], evidence[#evidence+2] = 0, ev .. "\0" .. sid
+        end
+        indexed[#indexed+1], indexed[#indexed+2] = sid, ARGV[o+9]
+      end
+    end
+  end
+  multi("MSET", nil, records, 2)
+  for s = 0, 3 do
+    if #byState[s+1] < 2 * #ids then multi("ZREM", KEYS[3+s], ids, 1) end
+  end
+  for s = 0, 3 do
+    if #byState[s+1] > 0 then multi("ZADD", KEYS[3+s], byState[s+1], 2) end
+  end
+  multi("ZADD", KEYS[8], snos, 2)
+  for s = 0, 3 do
+    if #byStatus[s+1] > 0 then multi("ZADD", KEYS[9+s], byStatus[s+1], 2) end
+  end
+  if #evidence > 0 then
+    multi("ZADD", KEYS[14], evidence, 2)
+    multi("HSET", KEYS[15], indexed, 2)
+  end
+  for _, i in ipairs(fast) do out[i] = 1 end
+end
+for _, i in ipairs(slow) do
+  local k, o = (i-1)*15+1, (i-1)*9
   if putJob(k, o) == 1 then
     putSNO(k+6, o+4)
-    out[i+1] = 1
+    out[i] = 1
   else
-    out[i+1] = 0
+    out[i] = 0
   end
 end
 return out
@@ -70,10 +149,42 @@ local function createJob(k, o)
 end
 `
 
-// createJobs: per item 4 KEYS and 5 ARGV, as createJob; one result per item as createJobStep's.
-var createJobs = redis.NewScript(createJobStep + `
-local out = {}
-for i = 0, #KEYS/4 - 1 do out[i+1] = createJob(i*4+1, i*5) end
+// createJobs: per item 4 KEYS (job, idem or placeholder, jobs, jobs:<state>) and 5 ARGV, as createJob;
+// one result per item as createJobStep's. As in completeJobs, the common case — a new id, no
+// idempotency key, once in the batch — is written for the whole batch with one call per command (the
+// jobs zset holds every job, so ZMSCORE tells which ids are taken); every other item runs createJob
+// after them, in batch order.
+var createJobs = redis.NewScript(createJobStep + multiStep + `
+local n = #KEYS / 4
+local ids = {}
+for i = 1, n do ids[i] = ARGV[(i-1)*5+2] end
+local taken = redis.call("ZMSCORE", KEYS[3], unpack(ids))
+local out, fast, slow, seen = {}, {}, {}, {}
+for i = 1, n do
+  if not taken[i] and ARGV[(i-1)*5+4] ~= "1" and not seen[ids[i]] then
+    fast[#fast+1] = i
+  else
+    slow[#slow+1] = i
+  end
+  seen[ids[i]] = true
+end
+if #fast > 0 then
+  local records, all, byState, stateKeys = {}, {}, {}, {}
+  for _, i in ipairs(fast) do
+    local k, o = (i-1)*4+1, (i-1)*5
+    records[#records+1], records[#records+2] = KEYS[k], ARGV[o+1]
+    all[#all+1], all[#all+2] = ARGV[o+3], ARGV[o+2]
+    local sk = KEYS[k+3]
+    if not byState[sk] then byState[sk] = {}; stateKeys[#stateKeys+1] = sk end
+    local b = byState[sk]
+    b[#b+1], b[#b+2] = ARGV[o+3], ARGV[o+2]
+    out[i] = 1
+  end
+  multi("MSET", nil, records, 2)
+  multi("ZADD", KEYS[3], all, 2)
+  for _, sk in ipairs(stateKeys) do multi("ZADD", sk, byState[sk], 2) end
+end
+for _, i in ipairs(slow) do out[i] = createJob((i-1)*4+1, (i-1)*5) end
 return out
 `)
 

@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"os"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -121,4 +122,76 @@ func percentiles(d []time.Duration) [2]time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return [2]time.Duration{s[len(s)/2], s[len(s)*99/100]}
+}
+
+// BenchmarkBatchBookkeeping is the store's share of a no-op command: jobs created in batches of 256
+// (the dispatcher's coalescing) and completed with a small SNO in batches of 256 (the worker's). It
+// reports Redis CPU time and time inside commands per job, read from INFO before and after.
+func BenchmarkBatchBookkeeping(b *testing.B) {
+	srv := redistest.Start(b)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	s := redis.New(rdb, "")
+	ctx := context.Background()
+	const batch = 256
+	n := max(b.N, batch)
+	jobs := make([]*cns.Job, n)
+	now := time.Now().UTC()
+	for i := range jobs {
+		jobs[i] = &cns.Job{ID: fmt.Sprintf("job_%08d", i), Project: "bench", Kind: cns.JobIngestDocument, State: cns.JobQueued,
+			Document: &cns.DocumentInput{Text: "no-op"}, CreatedAt: now, UpdatedAt: now}
+	}
+	cpu0, cmd0 := redisCPU(b, rdb)
+	b.ResetTimer()
+	for i := 0; i < n; i += batch {
+		part := jobs[i:min(i+batch, n)]
+		_, _, errs := s.CreateJobs(ctx, part)
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		items := make([]cns.JobCompletion, len(part))
+		for j, job := range part {
+			job.State, job.Attempts, job.FinishedAt = cns.JobSucceeded, 1, now
+			items[j] = cns.JobCompletion{Job: job, SNO: &cns.SNO{ID: "sno_" + job.ID, Project: "bench", Hypothesis: "no-op", Trust: 0.5,
+				Status: cns.StatusActive, SchemaVersion: 1, JobID: job.ID, CreatedAt: now, UpdatedAt: now}}
+		}
+		if os.Getenv("SKIPC") != "" {
+			continue
+		}
+		for _, err := range s.CompleteJobs(ctx, items) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	cpu1, cmd1 := redisCPU(b, rdb)
+	b.ReportMetric((cpu1-cpu0)/float64(n), "redis-cpu-µs/job")
+	b.ReportMetric((cmd1-cmd0)/float64(n), "redis-cmd-µs/job")
+}
+
+// redisCPU returns Redis's CPU time (user + system) and the time spent inside commands, in µs.
+func redisCPU(b *testing.B, rdb *goredis.Client) (cpu, inCommands float64) {
+	info, err := rdb.Info(context.Background(), "cpu", "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		if k, v, ok := strings.Cut(line, ":"); ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
+			f, _ := strconv.ParseFloat(v, 64)
+			cpu += f * 1e6
+		}
+		if strings.HasPrefix(line, "cmdstat_") {
+			for _, kv := range strings.Split(line[strings.Index(line, ":")+1:], ",") {
+				if k, v, ok := strings.Cut(kv, "="); ok && k == "usec" {
+					f, _ := strconv.ParseFloat(v, 64)
+					inCommands += f
+				}
+			}
+		}
+	}
+	return cpu, inCommands
 }

@@ -235,6 +235,15 @@ func testCompleteJobs(t *testing.T, single, batch BatchStore) {
 		named := newJob("p3", "j0", cns.JobSucceeded, at(9))
 		named.SNOID = "other"
 		out = append(out, cns.JobCompletion{Job: named, SNO: newSNO("p3", "sno-6", 0.5, cns.StatusActive)})
+		// The same completion twice in one batch (identical, so either order ends the same): the SNO is
+		// counted once in the stats and indexed once.
+		for range 2 {
+			twin := newJob("p1", "j5", cns.JobSucceeded, at(5))
+			twin.Attempts, twin.FinishedAt = 1, at(35)
+			ts := fullSNOWithJob("p1", "sno-twin", twin.ID)
+			ts.Status, ts.Trust = cns.StatusActive, 0.8
+			out = append(out, cns.JobCompletion{Job: twin, SNO: ts})
+		}
 		// A redelivered completion: the same job and SNO again, with a different trust.
 		again := newJob("p1", "j0", cns.JobSucceeded, at(0))
 		again.Attempts, again.FinishedAt = 2, at(40)
@@ -255,8 +264,26 @@ func testCompleteJobs(t *testing.T, single, batch BatchStore) {
 	errs = append(errs, batch.CompleteJobs(ctx, b[len(b)-1:])...)
 	wantSameErrors(t, "CompleteJobs", want, errs)
 	wantSameContent(t, single, batch)
-	for _, id := range []string{"sno-0", "sno-1", "sno-2", "sno-3"} {
+	for _, id := range []string{"sno-0", "sno-1", "sno-2", "sno-3", "sno-twin"} {
 		wantEqual(t, "sno "+id, mustGetSNO(t, single, "p1", id), mustGetSNO(t, batch, "p1", id))
+	}
+	type byEvidence interface {
+		SNOIDsByEvidence(ctx context.Context, project string, evidenceIDs []string) (map[string][]string, error)
+	}
+	if se, ok := cns.Store(single).(byEvidence); ok {
+		be := cns.Store(batch).(byEvidence)
+		for _, p := range []string{"p1", "p2"} {
+			ev := []string{"doi:10.1000/xyz", "sha256:00ff"}
+			a, err := se.SNOIDsByEvidence(ctx, p, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := be.SNOIDsByEvidence(ctx, p, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantEqual(t, "evidence index of "+p, a, b)
+		}
 	}
 	if _, err := batch.GetSNO(ctx, "p1", "orphan"); cns.ErrorCode(err) != cns.ENOTFOUND {
 		t.Fatalf("SNO of a failed completion: %v, want not found", err)
