@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,6 +165,10 @@ func BenchmarkBatchBookkeeping(b *testing.B) {
 	}
 	b.StopTimer()
 	cpu1, cmd1 := redisCPU(b, rdb)
+	if os.Getenv("CNS_BENCH_COMMANDSTATS") != "" {
+		info, _ := rdb.Info(ctx, "commandstats").Result()
+		b.Log(info)
+	}
 	b.ReportMetric((cpu1-cpu0)/float64(n), "redis-cpu-µs/job")
 	b.ReportMetric((cmd1-cmd0)/float64(n), "redis-cmd-µs/job")
 }
