@@ -28,16 +28,39 @@ func Register(r *message.Router, sub message.Subscriber, store cns.Store, view O
 			log.Warn("dropping undecodable sno event", zap.Error(err))
 			return nil
 		}
-		sno, err := store.GetSNO(msg.Context(), ev.Project, ev.SnoId)
-		if cns.ErrorCode(err) == cns.ENOTFOUND {
-			return nil
-		}
+		snos, err := load(msg.Context(), store, ev.Project, append([]string{ev.SnoId}, ev.MoreSnoIds...))
 		if err != nil {
 			return err // retried; the periodic rebuild covers a long outage
 		}
-		view.Observe(sno)
+		for _, sno := range snos {
+			view.Observe(sno)
+		}
 		return nil
 	})
+}
+
+// multiGetter is the store's multi-get (cns.PairStore has it): one round trip for an event's SNOs.
+type multiGetter interface {
+	GetSNOs(ctx context.Context, project string, ids []string) ([]*cns.SNO, error)
+}
+
+// load reads the named SNOs, skipping the ones the store does not have.
+func load(ctx context.Context, store cns.Store, project string, ids []string) ([]*cns.SNO, error) {
+	if m, ok := store.(multiGetter); ok && len(ids) > 1 {
+		return m.GetSNOs(ctx, project, ids)
+	}
+	var out []*cns.SNO
+	for _, id := range ids {
+		sno, err := store.GetSNO(ctx, project, id)
+		if cns.ErrorCode(err) == cns.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sno)
+	}
+	return out, nil
 }
 
 // Announcer returns a function that publishes an SnoChanged event; failures are logged, never fatal,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/engine"
+	"github.com/cns-dev/cns/internal/coalesce"
 	busv1 "github.com/cns-dev/cns/proto/gen/cns/bus/v1"
 	"github.com/cns-dev/cns/pubsub"
 )
@@ -47,6 +48,8 @@ type Worker struct {
 	pub    message.Publisher
 	log    *zap.Logger
 	now    func() time.Time
+	// announcer coalesces the SNO announcements of concurrent jobs (announce).
+	announcer coalesce.Batcher[*cns.SNO, struct{}]
 	// OnJobEnd, if set, is called after a job reaches a terminal state (metrics).
 	OnJobEnd func(job *cns.Job)
 	// OnDeadLetter, if set, is called for every dead-lettered command (metrics).
@@ -58,7 +61,9 @@ type Worker struct {
 // New returns a worker. When the store implements cns.BatchJobStore, the job bookkeeping of concurrent
 // commands is coalesced into batch calls (coalesce.go).
 func New(cfg Config, store cns.Store, eng Builder, pub message.Publisher, log *zap.Logger) *Worker {
-	return &Worker{cfg: cfg, store: coalesced(store), engine: eng, pub: pub, log: log, now: time.Now}
+	w := &Worker{cfg: cfg, store: coalesced(store), engine: eng, pub: pub, log: log, now: time.Now}
+	w.announcer.Flush = w.publishAnnouncements
+	return w
 }
 
 // Register adds a command handler per subscriber to the router. The in-process bus delivers everything
@@ -256,15 +261,34 @@ func (w *Worker) ended(job *cns.Job) {
 	}
 }
 
-// announce tells other processes about the new SNO so their index replicas follow. Failing to announce
-// loses nothing: replicas rebuild from the store.
+// announce tells other processes about the new SNO so their index replicas follow. The announcements of
+// concurrent jobs are coalesced into one event per project (SnoChanged.more_sno_ids): one stream entry
+// for many SNOs, and one multi-get for each process that applies it. Failing to announce loses nothing:
+// replicas rebuild from the store.
 func (w *Worker) announce(ctx context.Context, sno *cns.SNO) {
 	if w.pub == nil {
 		return
 	}
-	ev := &busv1.SnoChanged{Project: sno.Project, SnoId: sno.ID, Change: "created"}
-	if err := pubsub.Publish(ctx, w.pub, pubsub.TopicSNOEvents, ev); err != nil {
-		w.log.Warn("announce sno", zap.String("sno_id", sno.ID), zap.Error(err))
+	_, _ = w.announcer.Do(ctx, sno)
+}
+
+// publishAnnouncements publishes one SnoChanged per project for a batch of stored SNOs.
+func (w *Worker) publishAnnouncements(ctx context.Context, calls []*coalesce.Call[*cns.SNO, struct{}]) {
+	byProject := map[string]*busv1.SnoChanged{}
+	var events []*busv1.SnoChanged
+	for _, c := range calls {
+		if ev := byProject[c.In.Project]; ev != nil {
+			ev.MoreSnoIds = append(ev.MoreSnoIds, c.In.ID)
+			continue
+		}
+		ev := &busv1.SnoChanged{Project: c.In.Project, SnoId: c.In.ID, Change: "created"}
+		byProject[c.In.Project] = ev
+		events = append(events, ev)
+	}
+	for _, ev := range events {
+		if err := pubsub.Publish(ctx, w.pub, pubsub.TopicSNOEvents, ev); err != nil {
+			w.log.Warn("announce snos", zap.String("project", ev.Project), zap.Int("snos", 1+len(ev.MoreSnoIds)), zap.Error(err))
+		}
 	}
 }
 

@@ -82,7 +82,10 @@ type SnoChanged struct {
 	Project string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
 	SnoId   string                 `protobuf:"bytes,2,opt,name=sno_id,json=snoId,proto3" json:"sno_id,omitempty"`
 	// "created", "updated" or "archived".
-	Change        string `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
+	Change string `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
+	// More SNOs of the project with the same change: a worker announces the SNOs its concurrent jobs
+	// stored in one event (one stream entry, and one multi-get for each process that applies it).
+	MoreSnoIds    []string `protobuf:"bytes,4,rep,name=more_sno_ids,json=moreSnoIds,proto3" json:"more_sno_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -136,6 +139,13 @@ func (x *SnoChanged) GetChange() string {
 		return x.Change
 	}
 	return ""
+}
+
+func (x *SnoChanged) GetMoreSnoIds() []string {
+	if x != nil {
+		return x.MoreSnoIds
+	}
+	return nil
 }
 
 // JobChanged tells every process that a job changed state (WatchJob listens for it).
@@ -208,12 +218,14 @@ const file_cns_bus_v1_bus_proto_rawDesc = "" +
 	"\n" +
 	"ProcessJob\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x15\n" +
-	"\x06job_id\x18\x02 \x01(\tR\x05jobId\"U\n" +
+	"\x06job_id\x18\x02 \x01(\tR\x05jobId\"w\n" +
 	"\n" +
 	"SnoChanged\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x15\n" +
 	"\x06sno_id\x18\x02 \x01(\tR\x05snoId\x12\x16\n" +
-	"\x06change\x18\x03 \x01(\tR\x06change\"S\n" +
+	"\x06change\x18\x03 \x01(\tR\x06change\x12 \n" +
+	"\fmore_sno_ids\x18\x04 \x03(\tR\n" +
+	"moreSnoIds\"S\n" +
 	"\n" +
 	"JobChanged\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x15\n" +
