@@ -25,7 +25,7 @@ var _ cns.BatchJobStore = (*Store)(nil)
 // scripts' results against the single scripts'.
 const putJobStep = moveJobStep + `
 local function putJob(k, o)
-  if not redis.call("SET", KEYS[k], ARGV[o+1], "XX") then return 0 end
+  if not redis.call("SET", K[k], ARGV[o+1], "XX") then return 0 end
   moveJob(k+2, ARGV[o+2], ARGV[o+3], tonumber(ARGV[o+4]))
   return 1
 end
@@ -33,7 +33,7 @@ end
 
 // updateJobs: per item 6 KEYS (jobKeys) and 4 ARGV (record, id, score, stateIndex), as updateJob.
 // Returns one 1 (written) or 0 (missing) per item.
-var updateJobs = redis.NewScript(putJobStep + `
+var updateJobs = redis.NewScript(keysPrelude + putJobStep + `
 local out = {}
 for i = 0, #KEYS/6 - 1 do out[i+1] = putJob(i*6+1, i*4) end
 return out
@@ -52,24 +52,25 @@ local function multi(cmd, key, args, width)
 end
 `
 
-// completeJobs: per item 15 KEYS (jobKeys, then snoKeys) and 9 ARGV, as completeJob; one project per
-// call, so the shared keys are read from the first item's.
+// completeJobs: KEYS the project's shared keys (completeShared: jobs, 4 state zsets, then snoKeys without
+// the SNO's own key), then per item the job's key and the SNO's key; ARGV per item 9, as completeJob.
 //
 // The common case — an existing job completing with a new SNO, each once in the batch — is written for
 // the whole batch with one call per command (ZMSCORE tells which jobs exist and which SNOs are new,
 // then MSET, multi-member ZREM/ZADD, one HSET of indexed evidence): Redis spends about as much on a call
 // into it from Lua as on a small command, so per job this costs a fraction of putJob + putSNO, which
 // every other item (a missing job, an SNO written before, a job or SNO repeated in the batch) still
-// runs, one by one and after the common ones, as the single script would.
-var completeJobs = redis.NewScript(snoUpdate + putJobStep + multiStep + `
-local n = #KEYS / 15
+// runs, one by one and after the common ones, with K pointed at its keys laid out as completeJob's.
+var completeJobs = redis.NewScript(keysPrelude + snoUpdate + putJobStep + multiStep + `
+local shared = 13
+local n = (#KEYS - shared) / 2
 local jobIDs, snoIDs = {}, {}
 for i = 1, n do
   local o = (i-1)*9
   jobIDs[i], snoIDs[i] = ARGV[o+2], ARGV[o+6]
 end
-local jobScores = redis.call("ZMSCORE", KEYS[2], unpack(jobIDs))
-local snoScores = redis.call("ZMSCORE", KEYS[8], unpack(snoIDs))
+local jobScores = redis.call("ZMSCORE", KEYS[1], unpack(jobIDs))
+local snoScores = redis.call("ZMSCORE", KEYS[6], unpack(snoIDs))
 local out, fast, slow, seenJob, seenSNO = {}, {}, {}, {}, {}
 for i = 1, n do
   if jobScores[i] and not snoScores[i] and not seenJob[jobIDs[i]] and not seenSNO[snoIDs[i]] then
@@ -83,11 +84,12 @@ if #fast > 0 then
   local records, ids, byState, snos, evidence, indexed = {}, {}, {{}, {}, {}, {}}, {}, {}, {}
   local byStatus = {{}, {}, {}, {}}
   for _, i in ipairs(fast) do
-    local k, o = (i-1)*15+1, (i-1)*9
+    local k, o = shared + 2*i - 1, (i-1)*9
     local jid, sid, trust = ARGV[o+2], ARGV[o+6], ARGV[o+7]
     local st, sst = tonumber(ARGV[o+4]), tonumber(ARGV[o+8])
     local score = -tonumber(trust)
-    for _, v in ipairs({KEYS[k], ARGV[o+1], KEYS[k+6], ARGV[o+5]}) do records[#records+1] = v end
+    records[#records+1], records[#records+2] = KEYS[k], ARGV[o+1]
+    records[#records+1], records[#records+2] = KEYS[k+1], ARGV[o+5]
     ids[#ids+1] = jid
     local b = byState[st+1]
     b[#b+1], b[#b+2] = ARGV[o+3], jid
@@ -95,7 +97,7 @@ if #fast > 0 then
     local c = byStatus[sst+1]
     c[#c+1], c[#c+2] = score, sid
     if sst == 0 then
-      redis.call("HINCRBYFLOAT", KEYS[13], "active_trust_sum", trust)
+      redis.call("HINCRBYFLOAT", KEYS[11], "active_trust_sum", trust)
       if ARGV[o+9] ~= "" then
         for ev in string.gmatch(ARGV[o+9], "[^\n]+") do
           evidence[#evidence+1], evidence[#evidence+2] = 0, ev .. "\0" .. sid
@@ -106,25 +108,27 @@ if #fast > 0 then
   end
   multi("MSET", nil, records, 2)
   for s = 0, 3 do
-    if #byState[s+1] < 2 * #ids then multi("ZREM", KEYS[3+s], ids, 1) end
+    if #byState[s+1] < 2 * #ids then multi("ZREM", KEYS[2+s], ids, 1) end
   end
   for s = 0, 3 do
-    if #byState[s+1] > 0 then multi("ZADD", KEYS[3+s], byState[s+1], 2) end
+    if #byState[s+1] > 0 then multi("ZADD", KEYS[2+s], byState[s+1], 2) end
   end
-  multi("ZADD", KEYS[8], snos, 2)
+  multi("ZADD", KEYS[6], snos, 2)
   for s = 0, 3 do
-    if #byStatus[s+1] > 0 then multi("ZADD", KEYS[9+s], byStatus[s+1], 2) end
+    if #byStatus[s+1] > 0 then multi("ZADD", KEYS[7+s], byStatus[s+1], 2) end
   end
   if #evidence > 0 then
-    multi("ZADD", KEYS[14], evidence, 2)
-    multi("HSET", KEYS[15], indexed, 2)
+    multi("ZADD", KEYS[12], evidence, 2)
+    multi("HSET", KEYS[13], indexed, 2)
   end
   for _, i in ipairs(fast) do out[i] = 1 end
 end
 for _, i in ipairs(slow) do
-  local k, o = (i-1)*15+1, (i-1)*9
-  if putJob(k, o) == 1 then
-    putSNO(k+6, o+4)
+  local k, o = shared + 2*i - 1, (i-1)*9
+  K = {KEYS[k], KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[k+1], KEYS[6], KEYS[7], KEYS[8], KEYS[9],
+    KEYS[10], KEYS[11], KEYS[12], KEYS[13]}
+  if putJob(1, o) == 1 then
+    putSNO(7, o+4)
     out[i] = 1
   else
     out[i] = 0
@@ -133,35 +137,36 @@ end
 return out
 `)
 
-// createJobStep is createJob's body for the item whose 4 KEYS start at k and 5 ARGV at o. It returns
+// createJobStep is createJob's body for the item whose 4 keys start at K[k] and 5 ARGV at o. It returns
 // 1 (created), the id of the job the idempotency key names (replay), or -1 (id taken).
 const createJobStep = `
 local function createJob(k, o)
   if ARGV[o+4] == "1" then
-    local existing = redis.call("GET", KEYS[k+1])
+    local existing = redis.call("GET", K[k+1])
     if existing then return existing end
   end
-  if not redis.call("SET", KEYS[k], ARGV[o+1], "NX") then return -1 end
-  redis.call("ZADD", KEYS[k+2], ARGV[o+3], ARGV[o+2])
-  redis.call("ZADD", KEYS[k+3], ARGV[o+3], ARGV[o+2])
-  if ARGV[o+4] == "1" then redis.call("SET", KEYS[k+1], ARGV[o+2], "EX", ARGV[o+5]) end
+  if not redis.call("SET", K[k], ARGV[o+1], "NX") then return -1 end
+  redis.call("ZADD", K[k+2], ARGV[o+3], ARGV[o+2])
+  redis.call("ZADD", K[k+3], ARGV[o+3], ARGV[o+2])
+  if ARGV[o+4] == "1" then redis.call("SET", K[k+1], ARGV[o+2], "EX", ARGV[o+5]) end
   return 1
 end
 `
 
-// createJobs: per item 4 KEYS (job, idem or placeholder, jobs, jobs:<state>) and 5 ARGV, as createJob;
-// one result per item as createJobStep's. As in completeJobs, the common case — a new id, no
-// idempotency key, once in the batch — is written for the whole batch with one call per command (the
-// jobs zset holds every job, so ZMSCORE tells which ids are taken); every other item runs createJob
-// after them, in batch order.
-var createJobs = redis.NewScript(createJobStep + multiStep + `
-local n = #KEYS / 4
+// createJobs: KEYS jobs and the 4 state zsets, then per item the job's key and its idempotency key (or
+// the placeholder); ARGV per item: record, id, score, hasIdem, ttlSeconds, stateIndex. One result per
+// item as createJobStep's. As in completeJobs, the common case — a new id, no idempotency key, once in
+// the batch — is written for the whole batch with one call per command (the jobs zset holds every job,
+// so ZMSCORE tells which ids are taken); every other item runs createJob after them, in batch order.
+var createJobs = redis.NewScript(keysPrelude + createJobStep + multiStep + `
+local shared = 5
+local n = (#KEYS - shared) / 2
 local ids = {}
-for i = 1, n do ids[i] = ARGV[(i-1)*5+2] end
-local taken = redis.call("ZMSCORE", KEYS[3], unpack(ids))
+for i = 1, n do ids[i] = ARGV[(i-1)*6+2] end
+local taken = redis.call("ZMSCORE", KEYS[1], unpack(ids))
 local out, fast, slow, seen = {}, {}, {}, {}
 for i = 1, n do
-  if not taken[i] and ARGV[(i-1)*5+4] ~= "1" and not seen[ids[i]] then
+  if not taken[i] and ARGV[(i-1)*6+4] ~= "1" and not seen[ids[i]] then
     fast[#fast+1] = i
   else
     slow[#slow+1] = i
@@ -169,22 +174,26 @@ for i = 1, n do
   seen[ids[i]] = true
 end
 if #fast > 0 then
-  local records, all, byState, stateKeys = {}, {}, {}, {}
+  local records, all, byState = {}, {}, {{}, {}, {}, {}}
   for _, i in ipairs(fast) do
-    local k, o = (i-1)*4+1, (i-1)*5
-    records[#records+1], records[#records+2] = KEYS[k], ARGV[o+1]
+    local o = (i-1)*6
+    records[#records+1], records[#records+2] = KEYS[shared + 2*i - 1], ARGV[o+1]
     all[#all+1], all[#all+2] = ARGV[o+3], ARGV[o+2]
-    local sk = KEYS[k+3]
-    if not byState[sk] then byState[sk] = {}; stateKeys[#stateKeys+1] = sk end
-    local b = byState[sk]
+    local b = byState[tonumber(ARGV[o+6]) + 1]
     b[#b+1], b[#b+2] = ARGV[o+3], ARGV[o+2]
     out[i] = 1
   end
   multi("MSET", nil, records, 2)
-  multi("ZADD", KEYS[3], all, 2)
-  for _, sk in ipairs(stateKeys) do multi("ZADD", sk, byState[sk], 2) end
+  multi("ZADD", KEYS[1], all, 2)
+  for s = 0, 3 do
+    if #byState[s+1] > 0 then multi("ZADD", KEYS[2+s], byState[s+1], 2) end
+  end
 end
-for _, i in ipairs(slow) do out[i] = createJob((i-1)*4+1, (i-1)*5) end
+for _, i in ipairs(slow) do
+  local k, o = shared + 2*i - 1, (i-1)*6
+  K = {KEYS[k], KEYS[k+1], KEYS[1], KEYS[2 + tonumber(ARGV[o+6])]}
+  out[i] = createJob(1, o)
+end
 return out
 `)
 
@@ -207,11 +216,13 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*cns.Job) ([]*cns.Job, []
 		recs[i] = rec
 		a := byProject[job.Project]
 		if a == nil {
-			a = &batchArgs{}
+			a = &batchArgs{keys: s.k.jobKeys(job.Project, "")[1:]} // jobs and the 4 state zsets
 			byProject[job.Project] = a
 		}
-		a.keys = append(a.keys, keys...)
+		si, _ := stateIndex(job.State) // checked by createArgs
+		a.keys = append(a.keys, keys[0], keys[1])
 		a.argv = append(a.argv, argv...)
+		a.argv = append(a.argv, si)
 		a.idx = append(a.idx, i)
 	}
 	replays := map[int]string{}
@@ -353,8 +364,10 @@ func (s *Store) CompleteJobs(ctx context.Context, items []cns.JobCompletion) []e
 		}
 		a := byProject[it.Job.Project]
 		if a == nil {
-			a = &batchArgs{}
-			byProject[it.Job.Project] = a
+			p := it.Job.Project
+			// The shared keys: jobs and the 4 state zsets, then the SNO keys but the SNO's own.
+			a = &batchArgs{keys: append(s.k.jobKeys(p, "")[1:], s.k.snoKeys(p, "")[1:]...)}
+			byProject[p] = a
 		}
 		a.keys = append(a.keys, keys...)
 		a.argv = append(a.argv, argv...)
@@ -365,7 +378,8 @@ func (s *Store) CompleteJobs(ctx context.Context, items []cns.JobCompletion) []e
 	return errs
 }
 
-// completeArgs checks one completion as CompleteJob does and returns its keys and arguments.
+// completeArgs checks one completion as CompleteJob does and returns its own keys (the job's and the
+// SNO's) and its arguments.
 func (s *Store) completeArgs(job *cns.Job, sno *cns.SNO) ([]string, []any, error) {
 	if err := checkJob(job); err != nil {
 		return nil, nil, err
@@ -403,7 +417,7 @@ func (s *Store) completeArgs(job *cns.Job, sno *cns.SNO) ([]string, []any, error
 	if srec, err = s.ring.seal(srec, s.k.sno(sno.Project, sno.ID)); err != nil {
 		return nil, nil, err
 	}
-	keys := append(s.k.jobKeys(j.Project, j.ID), s.k.snoKeys(sno.Project, sno.ID)...)
+	keys := []string{s.k.job(j.Project, j.ID), s.k.sno(sno.Project, sno.ID)}
 	return keys, []any{jrec, j.ID, micros(j.CreatedAt), si, srec, sno.ID, sno.Trust, st, evidenceArg(sno)}, nil
 }
 

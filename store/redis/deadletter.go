@@ -19,7 +19,7 @@ const maxDeadLetters = 100000
 
 // addDeadLetter: KEYS job, jobs, 4 state zsets, deadletters; ARGV job record (or ""), job id, score,
 // stateIndex, then the dead letter's fields as name/value pairs. {0} when the job is missing.
-var addDeadLetter = redis.NewScript(putJobStep + `
+var addDeadLetter = redis.NewScript(keysPrelude + putJobStep + `
 if ARGV[1] ~= "" then
   if putJob(1, 0) == 0 then return 0 end
 end

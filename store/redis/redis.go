@@ -207,7 +207,12 @@ if ARGV[4] == "1" then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[5]) end
 return {1}
 `)
 
-// moveJobStep moves job id to the state zset KEYS[k+st] among KEYS[k..k+3] (queued, running, succeeded,
+// keysPrelude starts every script that uses the steps below: the steps address their keys as K[...],
+// which is KEYS unless a batch script points K at one item's keys (a table laid out as the single
+// script's KEYS) before calling a step.
+const keysPrelude = "local K = KEYS\n"
+
+// moveJobStep moves job id to the state zset K[k+st] among K[k..k+3] (queued, running, succeeded,
 // failed) with score (its creation time). A job is in exactly one state zset, and almost always in the
 // state a job normally leaves for st (queued → running → succeeded or failed, running → queued on a
 // retry): that one ZREM usually finds it, and only when it does not are the other zsets swept. Two
@@ -218,67 +223,67 @@ const moveJobStep = `
 local usualPrev = {[0] = 1, [1] = 0, [2] = 1, [3] = 1}
 local function moveJob(k, id, score, st)
   local prev = usualPrev[st]
-  if redis.call("ZREM", KEYS[k+prev], id) == 0 then
+  if redis.call("ZREM", K[k+prev], id) == 0 then
     for i = 0, 3 do
-      if i ~= st and i ~= prev then redis.call("ZREM", KEYS[k+i], id) end
+      if i ~= st and i ~= prev then redis.call("ZREM", K[k+i], id) end
     end
   end
-  redis.call("ZADD", KEYS[k+st], score, id)
+  redis.call("ZADD", K[k+st], score, id)
 end
 `
 
 // updateJob: KEYS job, jobs, 4 state zsets; ARGV record, id, score, stateIndex. 0 when missing.
-var updateJob = redis.NewScript(putJobStep + `
+var updateJob = redis.NewScript(keysPrelude + putJobStep + `
 return putJob(1, 0)
 `)
 
 // snoUpdate writes SNO record ARGV[o+1] with id ARGV[o+2], trust ARGV[o+3], status index ARGV[o+4]
-// (0 = active) and evidence ids ARGV[o+5] (newline-separated) using KEYS[k] sno, KEYS[k+1] snos,
-// KEYS[k+2..k+5] status zsets, KEYS[k+6] stats, KEYS[k+7] evidence index, KEYS[k+8] indexed evidence.
+// (0 = active) and evidence ids ARGV[o+5] (newline-separated) using K[k] sno, K[k+1] snos,
+// K[k+2..k+5] status zsets, K[k+6] stats, K[k+7] evidence index, K[k+8] indexed evidence.
 const snoUpdate = `
 local function putSNO(k, o)
   local id = ARGV[o+2]
   -- An SNO is in the snos zset from its first write on (SNOs are never deleted), so a new SNO — what
   -- every completed job writes — skips the removals from the status zsets and the evidence index.
-  local existed = redis.call("ZSCORE", KEYS[k+1], id)
+  local existed = redis.call("ZSCORE", K[k+1], id)
   if existed then
-    local old = redis.call("ZSCORE", KEYS[k+2], id)
-    if old then redis.call("HINCRBYFLOAT", KEYS[k+6], "active_trust_sum", tonumber(old)) end
+    local old = redis.call("ZSCORE", K[k+2], id)
+    if old then redis.call("HINCRBYFLOAT", K[k+6], "active_trust_sum", tonumber(old)) end
   end
-  redis.call("SET", KEYS[k], ARGV[o+1])
+  redis.call("SET", K[k], ARGV[o+1])
   local score = -tonumber(ARGV[o+3])
-  redis.call("ZADD", KEYS[k+1], score, id)
+  redis.call("ZADD", K[k+1], score, id)
   if existed then
-    for i = k+2, k+5 do redis.call("ZREM", KEYS[i], id) end
+    for i = k+2, k+5 do redis.call("ZREM", K[i], id) end
   end
   local st = tonumber(ARGV[o+4])
-  redis.call("ZADD", KEYS[k+2+st], score, id)
-  if st == 0 then redis.call("HINCRBYFLOAT", KEYS[k+6], "active_trust_sum", ARGV[o+3]) end
-  -- The evidence inverted index: "<evidence id>\0<sno id>" members of one ZSET (KEYS[k+7]) for ACTIVE
-  -- SNOs; KEYS[k+8] remembers each SNO's indexed evidence so an update can remove exactly that.
-  local prev = existed and redis.call("HGET", KEYS[k+8], id)
+  redis.call("ZADD", K[k+2+st], score, id)
+  if st == 0 then redis.call("HINCRBYFLOAT", K[k+6], "active_trust_sum", ARGV[o+3]) end
+  -- The evidence inverted index: "<evidence id>\0<sno id>" members of one ZSET (K[k+7]) for ACTIVE
+  -- SNOs; K[k+8] remembers each SNO's indexed evidence so an update can remove exactly that.
+  local prev = existed and redis.call("HGET", K[k+8], id)
   if prev then
-    for ev in string.gmatch(prev, "[^\n]+") do redis.call("ZREM", KEYS[k+7], ev .. "\0" .. id) end
+    for ev in string.gmatch(prev, "[^\n]+") do redis.call("ZREM", K[k+7], ev .. "\0" .. id) end
   end
   if st == 0 and ARGV[o+5] ~= "" then
-    for ev in string.gmatch(ARGV[o+5], "[^\n]+") do redis.call("ZADD", KEYS[k+7], 0, ev .. "\0" .. id) end
-    redis.call("HSET", KEYS[k+8], id, ARGV[o+5])
+    for ev in string.gmatch(ARGV[o+5], "[^\n]+") do redis.call("ZADD", K[k+7], 0, ev .. "\0" .. id) end
+    redis.call("HSET", K[k+8], id, ARGV[o+5])
   elseif prev then
-    redis.call("HDEL", KEYS[k+8], id)
+    redis.call("HDEL", K[k+8], id)
   end
 end
 `
 
 // completeJob: KEYS job, jobs, 4 state zsets, then the SNO keys of snoKeys;
 // ARGV job record, job id, score, stateIndex, sno record, sno id, trust, statusIndex, evidence ids.
-var completeJob = redis.NewScript(snoUpdate + putJobStep + `
+var completeJob = redis.NewScript(keysPrelude + snoUpdate + putJobStep + `
 if putJob(1, 0) == 0 then return 0 end
 putSNO(7, 4)
 return 1
 `)
 
 // putSNO: KEYS of snoKeys; ARGV record, id, trust, statusIndex, evidence ids. {0} when missing.
-var putSNOScript = redis.NewScript(snoUpdate + `
+var putSNOScript = redis.NewScript(keysPrelude + snoUpdate + `
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
 putSNO(1, 0)
 return 1
