@@ -2,7 +2,7 @@ package bolt
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
+	bbolt "go.etcd.io/bbolt"
+	"go.uber.org/goleak"
+
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/store/record"
 	"github.com/cns-dev/cns/store/storetest"
-	bbolt "go.etcd.io/bbolt"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -245,8 +247,8 @@ func TestNewerRecordSchema(t *testing.T) {
 	}
 }
 
-// TestRecordFormat pins the on-disk spelling: enums by name, the embedding as little-endian bytes. A
-// change here breaks existing data dirs and needs a schema bump.
+// TestRecordFormat pins the on-disk spelling: CBOR maps (store/record), enums by name, the embedding as
+// little-endian bytes. A change here breaks existing data dirs and needs a schema bump.
 func TestRecordFormat(t *testing.T) {
 	sno := testSNO("p1", "s", 0.5, cns.StatusReview)
 	sno.Graph.Edges = nil
@@ -257,13 +259,13 @@ func TestRecordFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := cbor.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if m["schema"] != 1.0 || m["status"] != "review" || m["embedding"] != "mpkZP83MTD8=" {
-		t.Fatalf("sno record = %s", b)
+	if m["schema"] != uint64(1) || m["status"] != "review" || base64.StdEncoding.EncodeToString(m["embedding"].([]byte)) != "mpkZP83MTD8=" {
+		t.Fatalf("sno record = %v", m)
 	}
-	if rel := m["graph"].(map[string]any)["edges"].([]any)[0].(map[string]any)["relation"]; rel != "weakens" {
+	if rel := m["graph"].(map[any]any)["edges"].([]any)[0].(map[any]any)["relation"]; rel != "weakens" {
 		t.Fatalf("edge relation stored as %v", rel)
 	}
 	jb, err := record.EncodeJob(testJob("p1", "j", cns.JobRunning, time.Unix(0, 5)))
@@ -271,11 +273,11 @@ func TestRecordFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	m = nil
-	if err := json.Unmarshal(jb, &m); err != nil {
+	if err := cbor.Unmarshal(jb, &m); err != nil {
 		t.Fatal(err)
 	}
 	if m["state"] != "running" || m["kind"] != "ingest_document" || m["created_at"] != "1970-01-01T00:00:00.000000005Z" {
-		t.Fatalf("job record = %s", jb)
+		t.Fatalf("job record = %v", m)
 	}
 }
 

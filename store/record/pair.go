@@ -1,7 +1,6 @@
 package record
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -51,13 +50,13 @@ func EncodePair(p *cns.Pair) ([]byte, error) {
 		r.ConflictPoints = append(r.ConflictPoints, conflictPointRecord{ClaimA: c.ClaimA, ClaimB: c.ClaimB,
 			TextA: c.TextA, TextB: c.TextB, Contradiction: c.Contradiction})
 	}
-	return json.Marshal(&r)
+	return marshal(&r)
 }
 
 // DecodePair reads a pair record.
 func DecodePair(b []byte) (*cns.Pair, error) {
 	var r pairRecord
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decode pair record: %w", err)
 	}
 	if err := checkSchema("pair", r.Schema); err != nil {

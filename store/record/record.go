@@ -1,10 +1,10 @@
 // Package record is the stored form of jobs and SNOs, shared by every store adapter (bolt, Redis): versioned
-// JSON records converted to and from the domain by hand, so a store written by an older build still opens.
+// records converted to and from the domain by hand, so a store written by an older build still opens.
+// They are CBOR with JSON-named fields (codec.go); JSON records of older builds still decode.
 package record
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -14,11 +14,11 @@ import (
 
 // Records are what is written to disk. They are deliberately separate from the domain types: the domain
 // may rename fields or renumber enums, but a data dir written by an older build must still open. So
-// records carry a schema number, use explicit JSON names, store enums by name (not by the domain's
+// records carry a schema number, use explicit field names (the json tags, used by the CBOR codec too), store enums by name (not by the domain's
 // numbering), and are converted to and from the domain by hand.
 //
 // Compatibility rules for future changes: add fields (readers tolerate unknown and missing ones); never
-// reuse a JSON name with a new meaning; to change a meaning, bump recordSchema, keep the old struct and
+// reuse a field name with a new meaning; to change a meaning, bump recordSchema, keep the old struct and
 // upgrade in decode*. Numeric fields are not omitempty where a future reader might want to tell "absent"
 // from 0 (e.g. evidence confidence defaults to 1 when not given).
 
@@ -302,7 +302,7 @@ func EncodeJob(j *cns.Job) ([]byte, error) {
 	if y := j.Synthesis; y != nil {
 		r.Synthesis = &synthesisRecord{A: y.A, B: y.B, Generator: y.Generator, Auto: y.Auto}
 	}
-	return json.Marshal(&r)
+	return marshal(&r)
 }
 
 func EncodeSNO(s *cns.SNO) ([]byte, error) {
@@ -351,7 +351,7 @@ func EncodeSNO(s *cns.SNO) ([]byte, error) {
 			}
 		}
 	}
-	return json.Marshal(&r)
+	return marshal(&r)
 }
 
 func claimsToRecord(cs []cns.Claim) []claimRecord {
@@ -421,7 +421,7 @@ func checkSchema(what string, schema int) error {
 
 func DecodeJob(b []byte) (*cns.Job, error) {
 	var r jobRecord
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decode job record: %w", err)
 	}
 	if err := checkSchema("job", r.Schema); err != nil {
@@ -474,7 +474,7 @@ func DecodeJob(b []byte) (*cns.Job, error) {
 
 func DecodeSNO(b []byte) (*cns.SNO, error) {
 	var r snoRecord
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decode sno record: %w", err)
 	}
 	if err := checkSchema("sno", r.Schema); err != nil {
