@@ -5,7 +5,9 @@
 package cns
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -75,6 +77,34 @@ type SNO struct {
 	JobID         string // the job that produced it
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+// Clone returns a deep copy of s: nothing in it shares memory with s (nil and empty slices and maps stay
+// as they are). Stores that keep decoded SNOs hand out clones, so a caller may change what it got.
+func (s *SNO) Clone() *SNO {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.Embedding = slices.Clone(s.Embedding)
+	c.Graph = Graph{Claims: slices.Clone(s.Graph.Claims), Edges: slices.Clone(s.Graph.Edges)}
+	if s.Evidence != nil {
+		c.Evidence = make([]Evidence, len(s.Evidence))
+		for i, e := range s.Evidence {
+			e.SupportsClaimIDs = slices.Clone(e.SupportsClaimIDs)
+			c.Evidence[i] = e
+		}
+	}
+	if s.Critics != nil {
+		c.Critics = make([]CriticScore, len(s.Critics))
+		for i, cs := range s.Critics {
+			cs.SubScores = maps.Clone(cs.SubScores)
+			c.Critics[i] = cs
+		}
+	}
+	c.Lineage.Parents = slices.Clone(s.Lineage.Parents)
+	c.Metadata = maps.Clone(s.Metadata)
+	return &c
 }
 
 // Critic returns the named critic score.

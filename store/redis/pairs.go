@@ -82,7 +82,7 @@ func (s *Store) GetSNOs(ctx context.Context, project string, ids []string) ([]*c
 	for i, id := range ids {
 		keys[i] = s.k.sno(project, id)
 	}
-	snos, err := getMany(ctx, s.rdb, keys, opener(s, record.DecodeSNO))
+	snos, err := getMany(ctx, s.rdb, keys, s.decodeSNO)
 	return snos, wrap(op, err)
 }
 

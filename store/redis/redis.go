@@ -44,6 +44,7 @@ type Store struct {
 	k      keyspace
 	ring   *Keyring // nil: records are stored in plaintext
 	closed atomic.Bool
+	snos   *snoCache
 
 	// projectsMu guards projectsAdded: when this process last added each project to the projects set.
 	projectsMu    sync.Mutex
@@ -59,7 +60,7 @@ func WithKeyring(k *Keyring) Option { return func(s *Store) { s.ring = k } }
 // New returns a store over rdb whose keys start with namespace (usually ""). The caller owns rdb and
 // closes it after Close.
 func New(rdb redis.UniversalClient, namespace string, opts ...Option) *Store {
-	s := &Store{rdb: rdb, k: keyspace(namespace)}
+	s := &Store{rdb: rdb, k: keyspace(namespace), snos: newSNOCache()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -553,7 +554,7 @@ func (s *Store) GetSNO(ctx context.Context, project, id string) (*cns.SNO, error
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	sno, err := opener(s, record.DecodeSNO)(key, b)
+	sno, err := s.decodeSNO(key, b)
 	return sno, wrap(op, err)
 }
 
@@ -752,7 +753,7 @@ func (s *Store) ListSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, erro
 	for i, m := range members {
 		keys[i] = s.k.sno(f.Project, m.Member.(string))
 	}
-	snos, err := getMany(ctx, s.rdb, keys, opener(s, record.DecodeSNO))
+	snos, err := getMany(ctx, s.rdb, keys, s.decodeSNO)
 	return snos, wrap(op, err)
 }
 

@@ -1,0 +1,75 @@
+package redis_test
+
+import (
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/internal/redistest"
+	"github.com/cns-dev/cns/store/redis"
+)
+
+// TestDecodedSNOsAreNeverStale: two API replicas (two stores on one Redis) read an SNO; one of them, or
+// a third process, changes it; both read the change at once. What a caller does to an SNO it got never
+// reaches another caller.
+func TestDecodedSNOsAreNeverStale(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	a, b := redis.New(rdb, "c:"), redis.New(rdb, "c:")
+	ctx := t.Context()
+	now := time.Now().UTC()
+	job := &cns.Job{ID: "job_1", Project: "p", Kind: cns.JobIngestDocument, State: cns.JobQueued,
+		Document: &cns.DocumentInput{Text: "x"}, CreatedAt: now, UpdatedAt: now}
+	if _, _, err := a.CreateJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	job.State = cns.JobSucceeded
+	sno := &cns.SNO{ID: "sno_1", Project: "p", Hypothesis: "h", Graph: cns.NewGraph("h"), Trust: 0.5, Status: cns.StatusActive,
+		Evidence: []cns.Evidence{{ID: "doi:10.1/x", Confidence: 1, SupportsClaimIDs: []string{cns.RootClaimID}}},
+		SchemaVersion: cns.SchemaVersion, JobID: job.ID, CreatedAt: now, UpdatedAt: now}
+	if err := a.CompleteJob(ctx, job, sno); err != nil {
+		t.Fatal(err)
+	}
+	read := func(s *redis.Store) *cns.SNO {
+		t.Helper()
+		got, err := s.GetSNO(ctx, "p", "sno_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for range 2 { // a miss, then a hit
+		for _, s := range []*redis.Store{a, b} {
+			got := read(s)
+			if got.Trust != 0.5 {
+				t.Fatalf("trust %v, want 0.5", got.Trust)
+			}
+			got.Trust, got.Hypothesis = 0.1, "changed by a caller"
+			got.Evidence[0].SupportsClaimIDs[0] = "changed"
+		}
+	}
+	if got := read(a); got.Hypothesis != "h" || got.Evidence[0].SupportsClaimIDs[0] != cns.RootClaimID {
+		t.Fatalf("a caller's change reached another caller: %+v", got)
+	}
+	// b changes the SNO; a (which has it decoded) reads the change, through GetSNO and the listings.
+	changed := read(b)
+	changed.Trust, changed.Status, changed.UpdatedAt = 0.9, cns.StatusReview, now.Add(time.Second)
+	if err := b.PutSNO(ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(a); got.Trust != 0.9 || got.Status != cns.StatusReview {
+		t.Fatalf("replica a reads trust %v status %v after b's update", got.Trust, got.Status)
+	}
+	list, err := a.ListSNOs(ctx, cns.SNOFilter{Project: "p", Limit: 10})
+	if err != nil || len(list) != 1 || list[0].Trust != 0.9 {
+		t.Fatalf("ListSNOs on a after b's update: %+v %v", list, err)
+	}
+	many, err := a.GetSNOs(ctx, "p", []string{"sno_1"})
+	if err != nil || len(many) != 1 || many[0].Status != cns.StatusReview {
+		t.Fatalf("GetSNOs on a after b's update: %+v %v", many, err)
+	}
+}
