@@ -13,16 +13,15 @@ import (
 
 var _ cns.BatchJobStore = (*Store)(nil)
 
-// The batch scripts run the single-job scripts' steps once per item, with each item's keys laid out as the
-// single script has them (shared keys repeat per item): putJob and snoUpdate's putSNO are the very steps
-// updateJob and completeJob run. One script per project (all of a project's keys share its hash slot),
-// so a batch is one EVALSHA per project instead of one per job, and Redis spends its time on the writes
-// rather than on setting up scripts.
+// The batch scripts run one EVALSHA per project (all of a project's keys share its hash slot) instead of
+// one per job, so Redis spends its time on the writes rather than on setting up scripts. updateJobs runs
+// updateJob's step once per item, with each item's keys laid out as updateJob has them; completeJobs and
+// createJobs take the project's shared keys once and write the common case for the whole batch at once
+// (below). RunBatch checks every batch script's results against the single scripts'.
 //
 // putJob writes a job record and moves it between state zsets (moveJobStep). SET XX is the existence
 // check and the write at once (nothing is written for a missing job). Each Lua call into Redis costs
-// about as much as the command itself, so calls are what these steps save. RunBatch checks the batch
-// scripts' results against the single scripts'.
+// about as much as a small command, so calls are what these steps save.
 const putJobStep = moveJobStep + `
 local function putJob(k, o)
   if not redis.call("SET", K[k], ARGV[o+1], "XX") then return 0 end
@@ -41,7 +40,8 @@ return out
 
 // multiStep defines multi(cmd, key, args, width): one call of a variadic command (ZADD, ZREM, MSET, HSET)
 // for many members instead of one call per member, in chunks that stay under Lua's unpack limit (width
-// is how many arguments make one member, so a chunk never splits one).
+// is how many arguments make one member, so a chunk never splits one); and scores(key, members), ZMSCORE
+// in such chunks, one result per member (false when absent).
 const multiStep = `
 local function multi(cmd, key, args, width)
   local step = 4000 - 4000 % width
@@ -50,10 +50,18 @@ local function multi(cmd, key, args, width)
     if key then redis.call(cmd, key, unpack(chunk)) else redis.call(cmd, unpack(chunk)) end
   end
 end
+local function scores(key, members)
+  local out = {}
+  for i = 1, #members, 4000 do
+    local got = redis.call("ZMSCORE", key, unpack(members, i, math.min(i + 3999, #members)))
+    for j = 1, #got do out[i + j - 1] = got[j] end
+  end
+  return out
+end
 `
 
-// completeJobs: KEYS the project's shared keys (completeShared: jobs, 4 state zsets, then snoKeys without
-// the SNO's own key), then per item the job's key and the SNO's key; ARGV per item 9, as completeJob.
+// completeJobs: KEYS the project's shared keys (jobs, the 4 state zsets, then snoKeys without the SNO's
+// own key), then per item the job's key and the SNO's key; ARGV per item 9, as completeJob.
 //
 // The common case — an existing job completing with a new SNO, each once in the batch — is written for
 // the whole batch with one call per command (ZMSCORE tells which jobs exist and which SNOs are new,
@@ -69,8 +77,8 @@ for i = 1, n do
   local o = (i-1)*9
   jobIDs[i], snoIDs[i] = ARGV[o+2], ARGV[o+6]
 end
-local jobScores = redis.call("ZMSCORE", KEYS[1], unpack(jobIDs))
-local snoScores = redis.call("ZMSCORE", KEYS[6], unpack(snoIDs))
+local jobScores = scores(KEYS[1], jobIDs)
+local snoScores = scores(KEYS[6], snoIDs)
 local out, fast, slow, seenJob, seenSNO = {}, {}, {}, {}, {}
 for i = 1, n do
   if jobScores[i] and not snoScores[i] and not seenJob[jobIDs[i]] and not seenSNO[snoIDs[i]] then
@@ -163,7 +171,7 @@ local shared = 5
 local n = (#KEYS - shared) / 2
 local ids = {}
 for i = 1, n do ids[i] = ARGV[(i-1)*6+2] end
-local taken = redis.call("ZMSCORE", KEYS[1], unpack(ids))
+local taken = scores(KEYS[1], ids)
 local out, fast, slow, seen = {}, {}, {}, {}
 for i = 1, n do
   if not taken[i] and ARGV[(i-1)*6+4] ~= "1" and not seen[ids[i]] then
