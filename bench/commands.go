@@ -325,7 +325,10 @@ func runCNS(ctx context.Context, r *commandRunner, env *benchEnv, kind string, n
 	w.Register(router, subs...)
 	start = time.Now()
 	go router.Run(context.WithoutCancel(ctx))
-	defer router.Close()
+	defer func() {
+		router.Close()
+		w.Wait() // the last SNO announcements, before the publisher closes
+	}()
 	if err := waitCount(ctx, &done, n, 10*time.Minute); err != nil {
 		return throughput{}, err
 	}

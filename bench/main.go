@@ -172,6 +172,18 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				if err := env.flush(ctx); err != nil {
 					return err
 				}
+				// The machine's speed drifts (other work on the host), so each CPU measurement gets the
+				// compute ceiling measured right before it, and its share of that one is what is reported.
+				var adjacent float64
+				if kind == kindCPU {
+					if strings.HasPrefix(r.name, "celery") {
+						if adjacent, err = celeryCeiling(ctx, max(o.cpuN/4, 8)); err != nil {
+							return err
+						}
+					} else {
+						adjacent = computeCeiling(max(o.cpuN/2, 8), cpuConcurrency)
+					}
+				}
 				stopProfile := startProfile(o, r, kind, run)
 				before, _ := env.stats(ctx)
 				tp, err := r.run(ctx, r, env, kind, n)
@@ -187,6 +199,9 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				label := fmt.Sprintf("%s (concurrency %d)", r.anchor, r.conc(kind))
 				res.add(series{suite: suite, name: r.name, metric: "tasks/s", higher: true, note: label, n: n}, tp.drain)
 				res.add(series{suite: suite + "-enqueue", name: r.name, metric: "tasks/s", higher: true, note: label, n: n}, tp.enqueue)
+				if adjacent > 0 {
+					res.add(series{suite: "cpu-share", name: r.name, metric: "% of ceiling", higher: true, note: label, n: n}, 100*tp.drain/adjacent)
+				}
 				// Redis's own cost per task over the whole run (enqueue and drain).
 				res.add(series{suite: suite + "-redis", name: r.name, metric: "Redis µs/task", note: "time inside Redis commands per task", n: n},
 					float64(after.usec-before.usec)/float64(n))

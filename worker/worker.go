@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -48,8 +49,10 @@ type Worker struct {
 	pub    message.Publisher
 	log    *zap.Logger
 	now    func() time.Time
-	// announcer coalesces the SNO announcements of concurrent jobs (announce).
-	announcer coalesce.Batcher[*cns.SNO, struct{}]
+	// announcer coalesces the SNO announcements of concurrent jobs (announce); announcing counts the
+	// announcements in flight.
+	announcer  coalesce.Batcher[*cns.SNO, struct{}]
+	announcing sync.WaitGroup
 	// OnJobEnd, if set, is called after a job reaches a terminal state (metrics).
 	OnJobEnd func(job *cns.Job)
 	// OnDeadLetter, if set, is called for every dead-lettered command (metrics).
@@ -263,14 +266,24 @@ func (w *Worker) ended(job *cns.Job) {
 
 // announce tells other processes about the new SNO so their index replicas follow. The announcements of
 // concurrent jobs are coalesced into one event per project (SnoChanged.more_sno_ids): one stream entry
-// for many SNOs, and one multi-get for each process that applies it. Failing to announce loses nothing:
-// replicas rebuild from the store.
+// for many SNOs, and one multi-get for each process that applies it. It runs beside the handler, which
+// goes on to acknowledge its command without waiting for the event's round trip (Wait waits for the
+// announcements in flight). Failing to announce loses nothing: replicas rebuild from the store.
 func (w *Worker) announce(ctx context.Context, sno *cns.SNO) {
 	if w.pub == nil {
 		return
 	}
-	_, _ = w.announcer.Do(ctx, sno)
+	ctx = context.WithoutCancel(ctx) // the message's context ends with its acknowledgement
+	w.announcing.Add(1)
+	go func() {
+		defer w.announcing.Done()
+		_, _ = w.announcer.Do(ctx, sno)
+	}()
 }
+
+// Wait returns once the SNO announcements in flight are published. Call it after the router is closed
+// (no handler runs any more) and before the publisher is.
+func (w *Worker) Wait() { w.announcing.Wait() }
 
 // publishAnnouncements publishes one SnoChanged per project for a batch of stored SNOs.
 func (w *Worker) publishAnnouncements(ctx context.Context, calls []*coalesce.Call[*cns.SNO, struct{}]) {

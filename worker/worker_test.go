@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/dispatch"
 	"github.com/cns-dev/cns/internal/redistest"
+	busv1 "github.com/cns-dev/cns/proto/gen/cns/bus/v1"
 	"github.com/cns-dev/cns/pubsub"
 	"github.com/cns-dev/cns/store/bolt"
 	redisstore "github.com/cns-dev/cns/store/redis"
@@ -282,5 +284,77 @@ func TestRunningRecordOfFirstDeliveries(t *testing.T) {
 				t.Errorf("slow job: UpdateJob wrote %v, want [running]", got)
 			}
 		})
+	}
+}
+
+// eventRecorder records published SNO events.
+type eventRecorder struct {
+	mu  sync.Mutex
+	ids map[string]int
+}
+
+func (p *eventRecorder) Publish(_ string, msgs ...*message.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range msgs {
+		var ev busv1.SnoChanged
+		if err := pubsub.Decode(m, &ev); err != nil {
+			return err
+		}
+		for _, id := range append([]string{ev.SnoId}, ev.MoreSnoIds...) {
+			p.ids[id]++
+		}
+	}
+	return nil
+}
+
+func (p *eventRecorder) Close() error { return nil }
+
+// TestEverySNOIsAnnouncedOnce: the announcements, made beside the handlers and coalesced, name every
+// stored SNO exactly once by the time Wait returns.
+func TestEverySNOIsAnnouncedOnce(t *testing.T) {
+	t.Parallel()
+	log := zaptest.NewLogger(t)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "cns.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bus := pubsub.NewInProcess(pubsub.NewZapLogger(log))
+	defer bus.Close()
+	events := &eventRecorder{ids: map[string]int{}}
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, pubsub.NewZapLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &builder{fail: map[string]func() error{}}
+	w := worker.New(worker.Config{Concurrency: 8, MaxAttempts: 3, JobTimeout: 5 * time.Second}, st, b, events, log)
+	w.Register(r, bus)
+	go r.Run(context.Background())
+	<-r.Running()
+	d := &dispatch.Dispatcher{Store: st, Publisher: bus, Log: log}
+	const n = 60
+	ids := make([]string, n)
+	for i := range n {
+		if ids[i], err = d.Accept(t.Context(), &cns.Job{Project: "p", Kind: cns.JobIngestDocument, Document: &cns.DocumentInput{Text: fmt.Sprint("d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids {
+		if j := waitState(t, st, id); j.State != cns.JobSucceeded {
+			t.Fatalf("job %+v", j)
+		}
+	}
+	r.Close()
+	w.Wait()
+	events.mu.Lock()
+	defer events.mu.Unlock()
+	for _, id := range ids {
+		if c := events.ids["sno_"+id]; c != 1 {
+			t.Errorf("SNO of job %s announced %d times, want 1", id, c)
+		}
+	}
+	if len(events.ids) != n {
+		t.Errorf("%d SNOs announced, want %d", len(events.ids), n)
 	}
 }

@@ -68,6 +68,7 @@ type Main struct {
 	bus        pubsub.Bus            // dev only
 	pub        message.Publisher
 	router     *message.Router
+	worker     *worker.Worker // nil unless this process runs workers
 	engine     *engine.Engine
 	dispatcher *dispatch.Dispatcher
 	loop       *loopParts // pair discovery, synthesis, population (loop.go); nil = off
@@ -321,6 +322,7 @@ func (m *Main) Open(ctx context.Context) error {
 		wk.OnJobEnd = m.metrics.jobEnded
 		wk.OnDeadLetter = m.metrics.deadLettered
 		wk.Register(m.router, subs...)
+		m.worker = wk
 		if m.loop != nil {
 			wk.AfterStore = m.loop.after.AfterStore
 		}
@@ -589,6 +591,9 @@ func (m *Main) Close(ctx context.Context) error {
 			if err := m.router.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("router close: %w", err))
 			}
+		}
+		if m.worker != nil {
+			m.worker.Wait() // its last SNO announcements, before the publisher closes
 		}
 		if m.bgCancel != nil {
 			m.bgCancel()
