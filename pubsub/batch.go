@@ -62,10 +62,13 @@ type BatchConfig struct {
 	AckBatch int
 }
 
-// WindowFor is the window for a worker running concurrency handlers at once: twice that, so the next
-// messages are already read when a handler finishes, and few enough that slow jobs do not wait in one
-// worker's window while another worker is idle.
-func WindowFor(concurrency int) int { return max(2*concurrency, 4) }
+// WindowFor is the window for a worker running concurrency jobs at once: four times that (Celery's
+// default prefetch multiplier). A window slot comes back only after the XACK, and a new message needs an
+// XREADGROUP and the worker's job load before it can run — three round trips — so with two messages per
+// slot a job of a millisecond or two left cores idle waiting for work (measured: 48% of the compute
+// ceiling for the benchmark's CPU task at 2 per slot); and it is still few enough that slow jobs do not
+// wait in one worker's window while another worker is idle.
+func WindowFor(concurrency int) int { return max(4*concurrency, 8) }
 
 func (c *BatchConfig) setDefaults() {
 	if c.OldestID == "" {

@@ -53,6 +53,8 @@ type Worker struct {
 	// announcements in flight.
 	announcer  coalesce.Batcher[*cns.SNO, struct{}]
 	announcing sync.WaitGroup
+	// slots bounds the builds running at once (Register).
+	slots chan struct{}
 	// OnJobEnd, if set, is called after a job reaches a terminal state (metrics).
 	OnJobEnd func(job *cns.Job)
 	// OnDeadLetter, if set, is called for every dead-lettered command (metrics).
@@ -64,16 +66,20 @@ type Worker struct {
 // New returns a worker. When the store implements cns.BatchJobStore, the job bookkeeping of concurrent
 // commands is coalesced into batch calls (coalesce.go).
 func New(cfg Config, store cns.Store, eng Builder, pub message.Publisher, log *zap.Logger) *Worker {
-	w := &Worker{cfg: cfg, store: coalesced(store), engine: eng, pub: pub, log: log, now: time.Now}
+	w := &Worker{cfg: cfg, store: coalesced(store), engine: eng, pub: pub, log: log, now: time.Now,
+		slots: make(chan struct{}, max(cfg.Concurrency, 1))}
 	w.announcer.Flush = w.publishAnnouncements
 	return w
 }
 
 // Register adds a command handler per subscriber to the router. The in-process bus delivers everything
 // to one subscriber at once, and so does the distributed worker's batching subscriber up to its window;
-// either way one shared limit bounds the jobs running at once.
+// either way one shared limit bounds the commands in hand, at the window (pubsub.WindowFor), and the builds
+// (the CPU work) are bounded at worker.concurrency by w.slots: a command loads its job and stores its
+// result outside a build slot, so the store's round trips of one job overlap the builds of others
+// instead of leaving a core idle.
 func (w *Worker) Register(r *message.Router, subs ...message.Subscriber) {
-	limit := pubsub.Limit(w.cfg.Concurrency)
+	limit := pubsub.Limit(pubsub.WindowFor(w.cfg.Concurrency))
 	for i, sub := range subs {
 		h := r.AddConsumerHandler(fmt.Sprintf("process_job_%d", i), pubsub.TopicJobs, sub, w.handle)
 		// Recoverer innermost: a panic becomes an error, which counts as a failed attempt.
@@ -110,6 +116,11 @@ func (w *Worker) handle(msg *message.Message) error {
 		}
 		return w.deadLetter(ctx, msg, job, cns.EINTERNAL, reason)
 	}
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err() // shutting down: the job stays queued, the command pending
+	}
 	job.State = cns.JobRunning
 	job.Attempts++
 	job.StartedAt = w.now().UTC()
@@ -118,12 +129,14 @@ func (w *Worker) handle(msg *message.Message) error {
 	if pubsub.FirstDelivery(msg) && job.Attempts == 1 {
 		mark = w.markRunningLater(ctx, job)
 	} else if err := w.store.UpdateJob(ctx, job); err != nil {
+		<-w.slots
 		return fmt.Errorf("mark job running: %w", err)
 	}
 
 	jctx, cancel := context.WithTimeout(ctx, w.cfg.JobTimeout)
 	sno, err := w.build(jctx, job)
 	cancel()
+	<-w.slots
 	mark.settle()
 	if err == nil {
 		job.State, job.SNOID, job.Error, job.ErrorCode = cns.JobSucceeded, sno.ID, "", ""
