@@ -261,7 +261,7 @@ func (r *results) writeBounds(b *strings.Builder) {
 	cns, cpuUS := med("commands", "cns", "tasks/s"), med("commands-rediscpu", "cns", "Redis CPU µs/task")
 	sub, subUS := med("commands", "cns-batchsubscriber", "tasks/s"), med("commands-rediscpu", "cns-batchsubscriber", "Redis CPU µs/task")
 	if !math.IsNaN(cns) && !math.IsNaN(cpuUS) {
-		lines = append(lines, fmt.Sprintf("**No-op commands.** The batching subscriber alone moves %s tasks/s at %s µs of Redis CPU per task; with the job bookkeeping CNS moves %s tasks/s at %s µs of Redis CPU per task, so even a whole Redis core would cap it at %s tasks/s. 50,000/s needs the bookkeeping at ≤ 20 µs of Redis CPU per job — whatever the workers do — on a Redis that here also shares 2 cores with the workers and the producer.",
+		lines = append(lines, fmt.Sprintf("**No-op commands.** The batching subscriber alone moves %s tasks/s at %s µs of Redis CPU per task; with the job bookkeeping CNS drains %s tasks/s at %s µs of Redis CPU per task (enqueue and drain together), so one Redis core doing both sides at once, as a steady stream of commands does, caps it at %s tasks/s (the drain alone, from a full queue, can run faster). 50,000/s needs the bookkeeping at ≤ 20 µs of Redis CPU per job — whatever the workers do — on a Redis that here also shares 2 cores with the workers and the producer.",
 			fmtNum(sub), fmtNum(subUS), fmtNum(cns), fmtNum(cpuUS), fmtNum(1e6/cpuUS)))
 	}
 	if c := r.get("cpu", "compute-ceiling-go", "tasks/s"); c != nil {
