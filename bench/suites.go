@@ -60,25 +60,37 @@ func ingestSuite(ctx context.Context, o options, env *benchEnv, res *results) er
 		if err != nil {
 			return fmt.Errorf("cns dev: %w", err)
 		}
-		// Redis: serve + k workers
-		for _, workers := range []int{1, 2} {
-			if err := env.flush(ctx); err != nil {
-				return err
+		// Redis: serve + k workers, each at concurrency 2 (one worker can already keep both cores of this
+		// machine busy) and at concurrency 1 (one core's worth per worker: scaling out by processes).
+		for _, conc := range []int{2, 1} {
+			for _, workers := range []int{1, 2} {
+				if err := env.flush(ctx); err != nil {
+					return err
+				}
+				rate, err := ingestRedis(ctx, env, []string{nlpEnv, fmt.Sprintf("CNS_WORKER_CONCURRENCY=%d", conc)}, workers, docs)
+				if err != nil {
+					return fmt.Errorf("redis with %d workers: %w", workers, err)
+				}
+				res.add(series{suite: "ingest", name: ingestName(workers, conc), metric: "docs/s", higher: true, n: len(docs),
+					note: fmt.Sprintf("separate processes on one Redis; each worker concurrency %d", conc)}, rate)
+				logf("  %-28s %7.1f docs/s", ingestName(workers, conc), rate)
 			}
-			rate, err := ingestRedis(ctx, env, nlpEnv, workers, docs)
-			if err != nil {
-				return fmt.Errorf("redis with %d workers: %w", workers, err)
-			}
-			res.add(series{suite: "ingest", name: fmt.Sprintf("cns serve + %d worker", workers), metric: "docs/s", higher: true, n: len(docs),
-				note: "separate processes on one Redis; each worker concurrency 2"}, rate)
-			logf("  serve + %d worker(s)        %7.1f docs/s", workers, rate)
 		}
 	}
 	return nil
 }
 
-func ingestRedis(ctx context.Context, env *benchEnv, nlpEnv string, workers int, docs []string) (float64, error) {
-	e := redisEnv(env, nlpEnv)
+// ingestName names the Redis ingest rows: "cns serve + 2 worker" (concurrency 2, as the report has always
+// named them) or "cns serve + 2 worker × c1".
+func ingestName(workers, conc int) string {
+	if conc == 2 {
+		return fmt.Sprintf("cns serve + %d worker", workers)
+	}
+	return fmt.Sprintf("cns serve + %d worker × c%d", workers, conc)
+}
+
+func ingestRedis(ctx context.Context, env *benchEnv, extraEnv []string, workers int, docs []string) (float64, error) {
+	e := redisEnv(env, extraEnv...)
 	api, err := startCNS(ctx, e, "serve", "--instance", "api")
 	if err != nil {
 		return 0, err
