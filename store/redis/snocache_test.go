@@ -29,7 +29,7 @@ func TestDecodedSNOsAreNeverStale(t *testing.T) {
 	}
 	job.State = cns.JobSucceeded
 	sno := &cns.SNO{ID: "sno_1", Project: "p", Hypothesis: "h", Graph: cns.NewGraph("h"), Trust: 0.5, Status: cns.StatusActive,
-		Evidence: []cns.Evidence{{ID: "doi:10.1/x", Confidence: 1, SupportsClaimIDs: []string{cns.RootClaimID}}},
+		Evidence:      []cns.Evidence{{ID: "doi:10.1/x", Confidence: 1, SupportsClaimIDs: []string{cns.RootClaimID}}},
 		SchemaVersion: cns.SchemaVersion, JobID: job.ID, CreatedAt: now, UpdatedAt: now}
 	if err := a.CompleteJob(ctx, job, sno); err != nil {
 		t.Fatal(err)
