@@ -196,16 +196,10 @@ func statusIndex(st cns.Status) (int, error) {
 
 // createJob: KEYS job, idem (or "" placeholder key of the project), jobs, jobs:<state>;
 // ARGV record, id, score, hasIdem, ttlSeconds. Returns {1} created, {0, id} replay, {-1} id taken.
-var createJob = redis.NewScript(`
-if ARGV[4] == "1" then
-  local existing = redis.call("GET", KEYS[2])
-  if existing then return {0, existing} end
-end
-if not redis.call("SET", KEYS[1], ARGV[1], "NX") then return {-1} end
-redis.call("ZADD", KEYS[3], ARGV[3], ARGV[2])
-redis.call("ZADD", KEYS[4], ARGV[3], ARGV[2])
-if ARGV[4] == "1" then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[5]) end
-return {1}
+var createJob = redis.NewScript(keysPrelude + createJobStep + `
+local r = createJob(1, 0)
+if r == 1 or r == -1 then return {r} end
+return {0, r}
 `)
 
 // keysPrelude starts every script that uses the steps below: the steps address their keys as K[...],
@@ -460,49 +454,19 @@ func (s *Store) CompleteJob(ctx context.Context, job *cns.Job, sno *cns.SNO) err
 	if err := s.guard(ctx); err != nil {
 		return wrap(op, err)
 	}
-	if err := checkJob(job); err != nil {
-		return wrap(op, err)
-	}
-	if err := checkSNO(sno); err != nil {
-		return wrap(op, err)
-	}
-	if sno.Project != job.Project {
-		return wrap(op, cns.Errorf(cns.EINVALID, "sno project %q is not the job's project %q", sno.Project, job.Project))
-	}
-	if job.State != cns.JobSucceeded {
-		return wrap(op, cns.Errorf(cns.EINVALID, "job %q is %s, not succeeded", job.ID, job.State))
-	}
-	if job.SNOID != "" && job.SNOID != sno.ID {
-		return wrap(op, cns.Errorf(cns.EINVALID, "job %q names sno %q but completes with sno %q", job.ID, job.SNOID, sno.ID))
-	}
-	j := *job
-	j.SNOID = sno.ID
-	jrec, err := record.EncodeJob(&j)
-	if err != nil {
-		return wrap(op, fmt.Errorf("encode job: %w", err))
-	}
-	srec, err := record.EncodeSNO(sno)
-	if err != nil {
-		return wrap(op, fmt.Errorf("encode sno: %w", err))
-	}
-	st, err := statusIndex(sno.Status)
+	own, argv, err := s.completeArgs(job, sno)
 	if err != nil {
 		return wrap(op, err)
 	}
-	si, _ := stateIndex(cns.JobSucceeded)
-	keys := append(s.k.jobKeys(j.Project, j.ID), s.k.snoKeys(sno.Project, sno.ID)...)
-	if jrec, err = s.ring.seal(jrec, s.k.job(j.Project, j.ID)); err != nil {
-		return wrap(op, err)
-	}
-	if srec, err = s.ring.seal(srec, s.k.sno(sno.Project, sno.ID)); err != nil {
-		return wrap(op, err)
-	}
-	n, err := completeJob.Run(ctx, s.rdb, keys, jrec, j.ID, micros(j.CreatedAt), si, srec, sno.ID, sno.Trust, st, evidenceArg(sno)).Int()
+	// completeJob's keys: the job's, jobs and the state zsets, then the SNO's and its shared keys.
+	keys := append(append([]string{own[0]}, s.k.jobKeys(job.Project, "")[1:]...), own[1])
+	keys = append(keys, s.k.snoKeys(sno.Project, "")[1:]...)
+	n, err := completeJob.Run(ctx, s.rdb, keys, argv...).Int()
 	if err != nil {
 		return wrap(op, err)
 	}
 	if n == 0 {
-		return wrap(op, cns.Errorf(cns.ENOTFOUND, "job %q not found", j.ID))
+		return wrap(op, cns.Errorf(cns.ENOTFOUND, "job %q not found", job.ID))
 	}
 	return nil
 }
