@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -23,6 +24,23 @@ const MetaFirstDelivery = "cns_first_delivery"
 
 // FirstDelivery reports whether msg carries MetaFirstDelivery.
 func FirstDelivery(msg *message.Message) bool { return msg.Metadata.Get(MetaFirstDelivery) == "1" }
+
+type leaveKey struct{}
+
+// LeaveWindow tells the BatchSubscriber that delivered msg that the handler's own work on it is over
+// and only its result is being recorded: the message's window slot may go to a new message now, not
+// after the XACK. The message is still acked or nacked as usual, and stays pending in Redis until then.
+// Without it, the round trips after the work (the worker's job completion, the ack's XACK, the next
+// XREADGROUP) happen inside the window and a short CPU-bound job leaves cores idle waiting for work;
+// moving them out keeps the window what a prefetch is for: messages waiting for, or in, their work.
+// At most Window messages may have left at once (the rest keep their slot until acked), so messages
+// held unacknowledged stay bounded at twice the window. A message not delivered by a BatchSubscriber
+// (gochannel in `cns dev`) ignores it.
+func LeaveWindow(msg *message.Message) {
+	if leave, ok := msg.Context().Value(leaveKey{}).(func()); ok {
+		leave()
+	}
+}
 
 // BatchConfig configures a BatchSubscriber.
 type BatchConfig struct {
@@ -63,11 +81,12 @@ type BatchConfig struct {
 }
 
 // WindowFor is the window for a worker running concurrency jobs at once: four times that (Celery's
-// default prefetch multiplier). A window slot comes back only after the XACK, and a new message needs an
-// XREADGROUP and the worker's job load before it can run — three round trips — so with two messages per
-// slot a job of a millisecond or two left cores idle waiting for work (measured: 48% of the compute
-// ceiling for the benchmark's CPU task at 2 per slot); and it is still few enough that slow jobs do not
-// wait in one worker's window while another worker is idle.
+// default prefetch multiplier). A new message needs an XREADGROUP and the worker's job load before it
+// can run, so with two messages per slot a job of a millisecond or two left cores idle waiting for work
+// (measured: 48% of the compute ceiling for the benchmark's CPU task at 2 per slot); and four is still
+// few enough that slow jobs do not wait in one worker's window while another worker is idle. The worker
+// leaves the window when a build ends (LeaveWindow), so the window counts the commands waiting for or
+// in a build, not those being recorded and acknowledged.
 func WindowFor(concurrency int) int { return max(4*concurrency, 8) }
 
 func (c *BatchConfig) setDefaults() {
@@ -148,7 +167,7 @@ func (s *BatchSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *
 		s: s, topic: topic, ctx: ctx, cancel: cancel,
 		out:      make(chan *message.Message),
 		queue:    make(chan *delivery, s.cfg.Window),
-		acks:     make(chan string, s.cfg.Window),
+		acks:     make(chan ack, 2*s.cfg.Window),
 		tokens:   make(chan struct{}, s.cfg.Window),
 		inflight: map[string]struct{}{},
 		fields: watermill.LogFields{"topic": topic, "consumer_group": s.cfg.ConsumerGroup,
@@ -182,11 +201,51 @@ func (s *BatchSubscriber) Close() error {
 type delivery struct {
 	id  string
 	msg *message.Message
+	// slot: holding while the delivery holds its window token, left after LeaveWindow gave it back
+	// early, settled once its ack, nack or abandonment took the token (holding) or the left count.
+	slot atomic.Int32
+}
+
+const (
+	holding int32 = iota
+	left
+	settled
+)
+
+// settle ends a delivery's claim on the window and reports whether it still held its token (the caller
+// gives it back); a delivery that had left is taken off the left count instead.
+func (c *consumer) settle(d *delivery) (token bool) {
+	if d.slot.CompareAndSwap(holding, settled) {
+		return true
+	}
+	if d.slot.CompareAndSwap(left, settled) {
+		c.left.Add(-1)
+	}
+	return false
+}
+
+// leave is LeaveWindow for d.
+func (c *consumer) leave(d *delivery) {
+	if c.left.Add(1) > int64(c.cfg().Window) {
+		c.left.Add(-1) // as many have left as the window holds: this one keeps its slot until acked
+		return
+	}
+	if !d.slot.CompareAndSwap(holding, left) {
+		c.left.Add(-1)
+		return
+	}
+	c.release(1)
+}
+
+// ack is one id for the acker, and whether its window token goes back after the XACK.
+type ack struct {
+	id    string
+	token bool
 }
 
 // consumer is one Subscribe call: a reader and a claimer fill queue, the deliverer hands messages to
 // out and watches for their ack or nack, and the acker batches XACKs. tokens is the window: one token
-// per message between its read and its XACK.
+// per message between its read and its XACK, or its LeaveWindow.
 type consumer struct {
 	s      *BatchSubscriber
 	topic  string
@@ -194,9 +253,12 @@ type consumer struct {
 	cancel context.CancelFunc
 	out    chan *message.Message
 	queue  chan *delivery
-	acks   chan string
+	acks   chan ack
 	tokens chan struct{}
 	fields watermill.LogFields
+	// left counts the delivered messages that gave their token back early (LeaveWindow) and are not
+	// yet settled.
+	left atomic.Int64
 
 	mu       sync.Mutex
 	inflight map[string]struct{} // stream ids read or claimed and not yet acked: never delivered twice at once
@@ -257,6 +319,27 @@ func (c *consumer) more(n int) int {
 	return got
 }
 
+// gather waits up to d for up to n more tokens and returns how many it got.
+func (c *consumer) gather(n int, d time.Duration) int {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	got := 0
+	for got < n {
+		select {
+		case <-c.tokens:
+			got++
+		case <-t.C:
+			return got
+		case <-c.stopping():
+			return got
+		}
+	}
+	return got
+}
+
+// readLinger bounds how long a read waits for more window slots when few are free (read).
+const readLinger = time.Millisecond
+
 func (c *consumer) release(n int) {
 	for range n {
 		c.tokens <- struct{}{}
@@ -272,6 +355,11 @@ func (c *consumer) read() {
 			return
 		}
 		n := 1 + c.more(cfg.Batch-1)
+		if want := min(cfg.Batch, cfg.Window/4); n < want {
+			// Most of the window is taken, so the handlers have work in hand: rather than a read per
+			// message as slots come back one by one, wait a moment for a few more.
+			n += c.gather(want-n, readLinger)
+		}
 		block := cfg.BlockTime
 		if start != ">" {
 			block = -1 // history never blocks
@@ -305,7 +393,7 @@ func (c *consumer) read() {
 				start = m.ID // page through the history
 			}
 			if m.Values == nil { // a pending entry trimmed from the stream: nothing left to run
-				c.ackLater(m.ID)
+				c.ackLater(m.ID, true)
 				used++
 				continue
 			}
@@ -350,7 +438,7 @@ func (c *consumer) claim() {
 				return
 			}
 			if m.Values == nil { // deleted from the stream (Redis 6.2 reports these): nothing to run
-				c.ackLater(m.ID) // the acker gives the token back
+				c.ackLater(m.ID, true) // the acker gives the token back
 				continue
 			}
 			if !c.enqueue(m, false) {
@@ -379,7 +467,7 @@ func (c *consumer) enqueue(m redis.XMessage, first bool) bool {
 	if err != nil {
 		// It will never decode: acknowledge it rather than redeliver it forever.
 		c.s.log.Error("batch subscriber: dropping undecodable entry", err, c.fields.Add(watermill.LogFields{"xid": m.ID}))
-		c.ackLater(m.ID)
+		c.ackLater(m.ID, true)
 		return true // the token goes back with the XACK
 	}
 	if first {
@@ -400,9 +488,10 @@ func (c *consumer) forget(id string) {
 	c.mu.Unlock()
 }
 
-// ackLater hands an id to the acker. The acker outlives every sender (run closes acks only after the
-// producers and watchers are done), so this never blocks for long.
-func (c *consumer) ackLater(id string) { c.acks <- id }
+// ackLater hands an id to the acker; token says its window token goes back after the XACK. The acker
+// outlives every sender (run closes acks only after the producers and watchers are done), so this never
+// blocks for long.
+func (c *consumer) ackLater(id string, token bool) { c.acks <- ack{id, token} }
 
 // deliver hands queued messages to the output channel one at a time and starts a watcher for each.
 func (c *consumer) deliver(watchers *sync.WaitGroup) {
@@ -415,7 +504,7 @@ func (c *consumer) deliver(watchers *sync.WaitGroup) {
 			return
 		}
 		ctx, cancel := context.WithCancel(c.ctx)
-		d.msg.SetContext(ctx)
+		d.msg.SetContext(context.WithValue(ctx, leaveKey{}, func() { c.leave(d) }))
 		select {
 		case c.out <- d.msg:
 		case <-c.stopping():
@@ -437,7 +526,7 @@ func (c *consumer) watch(d *delivery, cancel context.CancelFunc) {
 	select {
 	case <-d.msg.Acked():
 		cancel()
-		c.ackLater(d.id)
+		c.ackLater(d.id, c.settle(d))
 	case <-d.msg.Nacked():
 		cancel()
 		c.redeliver(d)
@@ -446,7 +535,7 @@ func (c *consumer) watch(d *delivery, cancel context.CancelFunc) {
 		// The handler may still ack in the moment the subscriber closes: send that ack too.
 		select {
 		case <-d.msg.Acked():
-			c.ackLater(d.id)
+			c.ackLater(d.id, c.settle(d))
 		default:
 			c.abandon(d)
 		}
@@ -460,10 +549,14 @@ func (c *consumer) redeliver(d *delivery) {
 		c.abandon(d)
 		return
 	}
+	if !c.settle(d) && !c.take() { // it had left the window: it waits for a slot again
+		c.forget(d.id)
+		return
+	}
 	again := &delivery{id: d.id, msg: d.msg.Copy()}
 	delete(again.msg.Metadata, MetaFirstDelivery)
 	select {
-	case c.queue <- again: // room: its token is still held
+	case c.queue <- again: // room: it holds a token
 	case <-c.stopping():
 		c.abandon(again)
 	}
@@ -473,7 +566,9 @@ func (c *consumer) redeliver(d *delivery) {
 // it) and frees its window slot.
 func (c *consumer) abandon(d *delivery) {
 	c.forget(d.id)
-	c.release(1)
+	if c.settle(d) {
+		c.release(1)
+	}
 }
 
 func (c *consumer) abandonQueued() {
@@ -488,22 +583,59 @@ func (c *consumer) abandonQueued() {
 }
 
 // ack sends acknowledged ids in batches: whatever arrived while the previous XACK was on the wire goes
-// in the next one, so under load one round trip acknowledges many messages.
+// in the next one, so under load one round trip acknowledges many messages. A batch whose messages all
+// left the window already (LeaveWindow) waits up to ackLinger for more: nobody waits for those acks,
+// and when jobs end one at a time it saves a round trip per message.
 func (c *consumer) ack() {
 	cfg := c.cfg()
 	ids := make([]string, 0, cfg.AckBatch)
-	for id := range c.acks {
-		ids = append(ids[:0], id)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	for a := range c.acks {
+		ids = append(ids[:0], a.id)
+		tokens := 0
+		if a.token {
+			tokens++
+		}
+		add := func(a ack) {
+			ids = append(ids, a.id)
+			if a.token {
+				tokens++
+			}
+		}
+		closed := false
 	fill:
 		for len(ids) < cfg.AckBatch {
 			select {
-			case id, ok := <-c.acks:
+			case a, ok := <-c.acks:
 				if !ok {
+					closed = true
 					break fill
 				}
-				ids = append(ids, id)
+				add(a)
 			default:
 				break fill
+			}
+		}
+		if tokens == 0 && !closed && len(ids) < cfg.AckBatch {
+			linger.Reset(ackLinger)
+		wait:
+			for len(ids) < cfg.AckBatch && tokens == 0 {
+				select {
+				case a, ok := <-c.acks:
+					if !ok {
+						break wait
+					}
+					add(a)
+				case <-linger.C:
+					break wait
+				}
+			}
+			if !linger.Stop() {
+				select {
+				case <-linger.C:
+				default:
+				}
 			}
 		}
 		c.xack(ids)
@@ -512,9 +644,12 @@ func (c *consumer) ack() {
 			delete(c.inflight, id)
 		}
 		c.mu.Unlock()
-		c.release(len(ids))
+		c.release(tokens)
 	}
 }
+
+// ackLinger is how long acks that hold no window slot wait for company (ack).
+const ackLinger = 2 * time.Millisecond
 
 // xack retries until Redis takes the acks or the subscriber is closing and the client gives up: a lost
 // ack only means a redelivery, which handlers tolerate.

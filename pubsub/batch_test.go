@@ -343,6 +343,96 @@ func TestBatchSubscriberWindow(t *testing.T) {
 	}
 }
 
+// TestBatchSubscriberLeaveWindow: a message whose handler left the window gives its slot to a new
+// message before it is acked, yet stays pending in Redis until it is; at most another window's worth
+// may leave, so no more than twice the window is ever held unacknowledged; a message nacked after
+// leaving comes back, and every one is acked once in the end.
+func TestBatchSubscriberLeaveWindow(t *testing.T) {
+	t.Parallel()
+	e := newBatchEnv(t)
+	const topic, group, window = "jobs", "g", 4
+	pub := e.publisher()
+	defer pub.Close()
+	want := publishN(t, pub, topic, 40)
+	s := e.subscriber(pubsub.BatchConfig{ConsumerGroup: group, Consumer: "c", Batch: 100, Window: window,
+		NackResendSleep: 10 * time.Millisecond})
+	defer s.Close()
+	ch, err := s.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := e.client()
+	defer rdb.Close()
+	none := func(what string) {
+		t.Helper()
+		select {
+		case m := <-ch:
+			t.Fatalf("message %s delivered %s", m.UUID, what)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	var held []*message.Message
+	for range window {
+		held = append(held, receive(t, ch, 10*time.Second))
+	}
+	none("beyond the window")
+	// Every message leaves: a window's worth more arrives, and those leave too without effect.
+	for _, m := range held {
+		pubsub.LeaveWindow(m)
+		pubsub.LeaveWindow(m) // twice is once
+	}
+	for range window {
+		m := receive(t, ch, 10*time.Second)
+		pubsub.LeaveWindow(m)
+		held = append(held, m)
+	}
+	none("beyond twice the window")
+	if p := pending(t, rdb, topic, group); p != 2*window {
+		t.Fatalf("pending %d, want the %d delivered and not acked", p, 2*window)
+	}
+	// A nack of a message that left: it comes back once a slot is free.
+	held[0].Nack()
+	none("while the window is full")
+	held[1].Ack() // its XACK frees a left count, not a slot
+	none("after an ack of a message that had left")
+	held[window].Ack() // one that left when the cap was reached kept its slot: this frees it
+	acked := map[string]bool{held[1].UUID: true, held[window].UUID: true}
+	for _, m := range held[2:] {
+		if m != held[window] {
+			m.Ack()
+			acked[m.UUID] = true
+		}
+	}
+	// The nacked message competes for the freed slots with new ones; it comes back among the next few.
+	for back := false; !back; {
+		m := receive(t, ch, 10*time.Second)
+		back = m.UUID == held[0].UUID
+		if !back && len(acked) > 4*window {
+			t.Fatalf("the nacked message %s did not come back", held[0].UUID)
+		}
+		pubsub.LeaveWindow(m)
+		acked[m.UUID] = true
+		m.Ack()
+	}
+	// Drain the rest, leaving the window each time.
+	for len(acked) < len(want) {
+		m := receive(t, ch, 10*time.Second)
+		pubsub.LeaveWindow(m)
+		if acked[m.UUID] {
+			t.Fatalf("message %s delivered again after its ack", m.UUID)
+		}
+		acked[m.UUID] = true
+		m.Ack()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for pending(t, rdb, topic, group) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d still pending after every message was acked", pending(t, rdb, topic, group))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestBatchSubscriberNack: a nacked message comes back (a fresh copy with the same UUID) and is acked
 // once handled.
 func TestBatchSubscriberNack(t *testing.T) {

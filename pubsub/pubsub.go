@@ -7,6 +7,7 @@ package pubsub
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -70,17 +71,28 @@ func Publish(ctx context.Context, p message.Publisher, topic string, m proto.Mes
 
 // Limit bounds how many messages a handler processes at once. Watermill's router starts a goroutine per
 // delivered message, and the in-process bus delivers everything at once, so without this bound a burst
-// would run every job concurrently.
+// would run every job concurrently. A message's slot goes back when its handler returns or, earlier,
+// when the handler calls LeaveWindow (which also reaches the subscriber's window).
 func Limit(n int) message.HandlerMiddleware {
 	sem := make(chan struct{}, n)
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
+			ctx := msg.Context()
 			select {
 			case sem <- struct{}{}:
-			case <-msg.Context().Done():
-				return nil, msg.Context().Err()
+			case <-ctx.Done():
+				return nil, ctx.Err()
 			}
-			defer func() { <-sem }()
+			var once sync.Once
+			free := func() { once.Do(func() { <-sem }) }
+			defer free()
+			outer, _ := ctx.Value(leaveKey{}).(func())
+			msg.SetContext(context.WithValue(ctx, leaveKey{}, func() {
+				free()
+				if outer != nil {
+					outer()
+				}
+			}))
 			return h(msg)
 		}
 	}

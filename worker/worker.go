@@ -69,6 +69,9 @@ func New(cfg Config, store cns.Store, eng Builder, pub message.Publisher, log *z
 	w := &Worker{cfg: cfg, store: coalesced(store), engine: eng, pub: pub, log: log, now: time.Now,
 		slots: make(chan struct{}, max(cfg.Concurrency, 1))}
 	w.announcer.Flush = w.publishAnnouncements
+	// A replica learning of an SNO a few milliseconds later costs nothing; a stream entry per SNO when jobs
+	// finish one at a time (long jobs, few workers) costs a round trip each.
+	w.announcer.Linger = 5 * time.Millisecond
 	return w
 }
 
@@ -137,6 +140,8 @@ func (w *Worker) handle(msg *message.Message) error {
 	sno, err := w.build(jctx, job)
 	cancel()
 	<-w.slots
+	// What is left is recording the result: the command's prefetch slot can take the next command now.
+	pubsub.LeaveWindow(msg)
 	mark.settle()
 	if err == nil {
 		job.State, job.SNOID, job.Error, job.ErrorCode = cns.JobSucceeded, sno.ID, "", ""

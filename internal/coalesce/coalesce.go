@@ -7,6 +7,7 @@ package coalesce
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // MaxBatch bounds one batch; MaxFlushes is how many batches of one Batcher may be on the wire at once.
@@ -30,6 +31,10 @@ type Batcher[In, Out any] struct {
 	// Flush writes one batch and sets each call's Out and Err. Its context is the first caller's,
 	// without its cancellation (the others still wait for the batch); the store's own timeouts bound it.
 	Flush func(ctx context.Context, calls []*Call[In, Out])
+	// Linger, if set, is how long a caller about to write a batch of fewer than MaxBatch calls first
+	// waits for more to join it: for calls whose latency does not matter (the worker's SNO
+	// announcements), it trades that wait for fewer round trips when calls trickle in one by one.
+	Linger time.Duration
 
 	mu      sync.Mutex
 	queue   []*Call[In, Out]
@@ -49,6 +54,14 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	if b.flushes < MaxFlushes {
 		b.flushes++
 		for len(b.queue) > 0 {
+			if b.Linger > 0 && len(b.queue) < MaxBatch {
+				b.mu.Unlock()
+				time.Sleep(b.Linger)
+				b.mu.Lock()
+				if len(b.queue) == 0 {
+					break // the other flusher took them
+				}
+			}
 			n := min(len(b.queue), MaxBatch)
 			batch := b.queue[:n:n]
 			b.queue = b.queue[n:]

@@ -40,15 +40,20 @@ return out
 
 // multiStep defines multi(cmd, key, args, width): one call of a variadic command (ZADD, ZREM, MSET, HSET)
 // for many members instead of one call per member, in chunks that stay under Lua's unpack limit (width
-// is how many arguments make one member, so a chunk never splits one); and scores(key, members), ZMSCORE
+// is how many arguments make one member, so a chunk never splits one; it returns the sum of the calls'
+// integer replies, as many members as ZREM removed); and scores(key, members), ZMSCORE
 // in such chunks, one result per member (false when absent).
 const multiStep = `
 local function multi(cmd, key, args, width)
   local step = 4000 - 4000 % width
+  local n = 0
   for i = 1, #args, step do
     local chunk = {unpack(args, i, math.min(i + step - 1, #args))}
-    if key then redis.call(cmd, key, unpack(chunk)) else redis.call(cmd, unpack(chunk)) end
+    local r
+    if key then r = redis.call(cmd, key, unpack(chunk)) else r = redis.call(cmd, unpack(chunk)) end
+    if type(r) == "number" then n = n + r end
   end
+  return n
 end
 local function scores(key, members)
   local out = {}
@@ -91,6 +96,7 @@ end
 if #fast > 0 then
   local records, ids, byState, snos, evidence, indexed = {}, {}, {{}, {}, {}, {}}, {}, {}, {}
   local byStatus = {{}, {}, {}, {}}
+  local trustSum = nil
   for _, i in ipairs(fast) do
     local k, o = shared + 2*i - 1, (i-1)*9
     local jid, sid, trust = ARGV[o+2], ARGV[o+6], ARGV[o+7]
@@ -105,7 +111,7 @@ if #fast > 0 then
     local c = byStatus[sst+1]
     c[#c+1], c[#c+2] = score, sid
     if sst == 0 then
-      redis.call("HINCRBYFLOAT", KEYS[11], "active_trust_sum", trust)
+      trustSum = (trustSum or 0) + tonumber(trust)
       if ARGV[o+9] ~= "" then
         for ev in string.gmatch(ARGV[o+9], "[^\n]+") do
           evidence[#evidence+1], evidence[#evidence+2] = 0, ev .. "\0" .. sid
@@ -115,16 +121,18 @@ if #fast > 0 then
     end
   end
   multi("MSET", nil, records, 2)
-  for s = 0, 3 do
-    if #byState[s+1] < 2 * #ids then multi("ZREM", KEYS[2+s], ids, 1) end
+  -- Every completion moves its job to succeeded (completeArgs): take the ids out of the other states,
+  -- most likely first (queued: a short job is recorded running only if it lasts), until all are found.
+  local removed = 0
+  for _, s in ipairs({0, 1, 3}) do
+    if removed < #ids then removed = removed + multi("ZREM", KEYS[2+s], ids, 1) end
   end
-  for s = 0, 3 do
-    if #byState[s+1] > 0 then multi("ZADD", KEYS[2+s], byState[s+1], 2) end
-  end
+  multi("ZADD", KEYS[4], byState[3], 2)
   multi("ZADD", KEYS[6], snos, 2)
   for s = 0, 3 do
     if #byStatus[s+1] > 0 then multi("ZADD", KEYS[7+s], byStatus[s+1], 2) end
   end
+  if trustSum then redis.call("HINCRBYFLOAT", KEYS[11], "active_trust_sum", trustSum) end
   if #evidence > 0 then
     multi("ZADD", KEYS[12], evidence, 2)
     multi("HSET", KEYS[13], indexed, 2)

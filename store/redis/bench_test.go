@@ -97,16 +97,25 @@ func percentiles(d []time.Duration) [2]time.Duration {
 	return [2]time.Duration{s[len(s)/2], s[len(s)*99/100]}
 }
 
-// BenchmarkBatchBookkeeping is the store's share of a no-op command: jobs created in batches of 256
-// (the dispatcher's coalescing) and completed with a small SNO in batches of 256 (the worker's). It
+// BenchmarkBatchBookkeeping is the store's share of a no-op command: jobs created and completed with a
+// small SNO in batches of 1 (jobs that end one at a time), 8 and 256 (the coalescers' largest). It
 // reports Redis CPU time and time inside commands per job, read from INFO before and after.
 func BenchmarkBatchBookkeeping(b *testing.B) {
 	srv := redistest.Start(b)
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
 	defer rdb.Close()
+	for _, batch := range []int{1, 8, 256} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			rdb.FlushAll(context.Background())
+			rdb.ConfigResetStat(context.Background())
+			benchBookkeeping(b, rdb, batch)
+		})
+	}
+}
+
+func benchBookkeeping(b *testing.B, rdb *goredis.Client, batch int) {
 	s := redis.New(rdb, "")
 	ctx := context.Background()
-	const batch = 256
 	n := max(b.N, batch)
 	jobs := make([]*cns.Job, n)
 	now := time.Now().UTC()

@@ -1,0 +1,54 @@
+package coalesce_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cns-dev/cns/internal/coalesce"
+)
+
+// trickle makes n calls 5 ms apart, each in its own goroutine, checks every call's result, and returns
+// how many batches wrote them.
+func trickle(t *testing.T, linger time.Duration, n int) int {
+	t.Helper()
+	var batches atomic.Int64
+	b := coalesce.Batcher[int, int]{Linger: linger, Flush: func(_ context.Context, calls []*coalesce.Call[int, int]) {
+		if len(calls) == 0 {
+			t.Error("empty batch")
+		}
+		batches.Add(1)
+		for _, c := range calls {
+			c.Out = c.In * 2
+		}
+	}}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := b.Do(context.Background(), i)
+			if err != nil || got != 2*i {
+				t.Errorf("call %d: %d, %v", i, got, err)
+			}
+		}()
+		time.Sleep(5 * time.Millisecond)
+	}
+	wg.Wait()
+	return int(batches.Load())
+}
+
+// TestLinger: calls that trickle in one by one go out one batch each, unless the Batcher lingers, when
+// the calls arriving within the linger share a batch.
+func TestLinger(t *testing.T) {
+	t.Parallel()
+	if got := trickle(t, 0, 10); got < 5 { // not 10: a goroutine delayed 5 ms under load joins the next
+		t.Errorf("without linger: %d batches for 10 calls 5 ms apart, want about 10", got)
+	}
+	// 10 calls over ~50 ms; a flusher lingers 200 ms, a second one may start while the first lingers.
+	if got := trickle(t, 200*time.Millisecond, 10); got > 2 {
+		t.Errorf("lingering 200 ms: %d batches for 10 calls 5 ms apart, want at most 2", got)
+	}
+}
