@@ -117,6 +117,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		// Compressing a few-KB SNO costs more CPU than it saves on a LAN; only large responses are
 		// worth it.
 		connect.WithCompressMinBytes(16 << 10),
+		fastGzip(),
 	}
 	opts = append(opts, jsonCodecs()...)
 	mux.Handle(cnsv1connect.NewNarrativeServiceHandler(&narrative{s}, opts...))
