@@ -186,7 +186,9 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				}
 				stopProfile := startProfile(o, r, kind, run)
 				before, _ := env.stats(ctx)
+				cpu0 := processCPU()
 				tp, err := r.run(ctx, r, env, kind, n)
+				clientCPU := processCPU() - cpu0
 				after, _ := env.stats(ctx)
 				stopProfile()
 				if err != nil {
@@ -207,10 +209,14 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 					float64(after.usec-before.usec)/float64(n))
 				res.add(series{suite: suite + "-rediscpu", name: r.name, metric: "Redis CPU µs/task", note: "redis-server's CPU time (user + system, I/O included) per task", n: n},
 					1e6*(after.cpu-before.cpu)/float64(n))
+				if !strings.HasPrefix(r.name, "celery") { // Celery's worker is another process
+					res.add(series{suite: suite + "-clientcpu", name: r.name, metric: "client CPU µs/task", note: "the harness process's CPU time (producer and consumer, in process) per task", n: n},
+						1e6*clientCPU/float64(n))
+				}
 				res.redisCmds[suite+"/"+r.name] = after.perCmd
 				res.redisCalls[suite+"/"+r.name] = after.perCalls
-				logf("  %-26s %-4s %9.0f tasks/s (enqueue %7.0f/s; %s)", r.name, kind, tp.drain, tp.enqueue,
-					fmt.Sprintf("%.1f Redis µs/task", float64(after.usec-before.usec)/float64(n)))
+				logf("  %-26s %-4s %9.0f tasks/s (enqueue %7.0f/s; %.1f Redis µs/task; CPU µs/task: Redis %.1f, client %.1f)", r.name, kind, tp.drain, tp.enqueue,
+					float64(after.usec-before.usec)/float64(n), 1e6*(after.cpu-before.cpu)/float64(n), 1e6*clientCPU/float64(n))
 				logf("      Redis time: %s", res.topCommands(suite+"/"+r.name, 6))
 				if os.Getenv("CNS_BENCH_DEBUG") != "" {
 					for k, v := range after.perCmd {
@@ -221,4 +227,14 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 		}
 	}
 	return nil
+}
+
+// processCPU is this process's CPU time (user + system) in seconds: the Go systems' producer and consumer
+// run in it, so its growth over a run is their CPU cost.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

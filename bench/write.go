@@ -90,6 +90,16 @@ func (r *results) write(out, svgDir string) error {
 				return fmt.Sprintf("≤ %s tasks/s · %s", fmtNum(bound), r.topCommands("commands/"+s.name, 5))
 			}, "Redis-bound ceiling · top commands (last run)"))
 		}
+		if cs := r.suite("commands-clientcpu"); len(cs) > 0 {
+			p("### The clients' CPU\n\n")
+			p("The harness process's own CPU time per task over enqueue and drain (getrusage), for the Go systems, whose producer and consumer run in it. With Redis's CPU per task it is what a task costs the machine, which — unlike tasks/s — hardly moves with the other work on a shared host. Celery's worker is another process and is not counted.\n\n")
+			p("%s\n", table(cs, func(s *series) string {
+				if rc := r.get("commands-rediscpu", s.name, "Redis CPU µs/task"); rc != nil {
+					return fmt.Sprintf("%.0f µs/task with Redis's", s.median()+rc.median())
+				}
+				return ""
+			}, "client + Redis CPU"))
+		}
 	}
 	if ss := r.suite("cpu"); len(ss) > 0 {
 		p("## CPU-bound task\n\n")
