@@ -165,7 +165,7 @@ func apiSuite(ctx context.Context, o options, env *benchEnv, res *results) error
 	rdb := env.client(0)
 	defer rdb.Close()
 	size, _ := rdb.StrLen(ctx, "cns:{bench}:sno:"+snos[0]).Result()
-	res.notes = append(res.notes, fmt.Sprintf("API latency: %d SNOs in the project; an SNO record is %d bytes in Redis; ListSNOs returns the first page of 20; %d req/s for %v per target and run.",
+	res.notes = append(res.notes, fmt.Sprintf("API latency: %d SNOs in the project; an SNO record is %d bytes in Redis; ListSNOs returns the first page of 20, in its default (basic) view and in the full view; %d req/s for %v per target and run.",
 		len(snos), size, apiRate, duration))
 	targets := []struct {
 		name string
@@ -180,6 +180,10 @@ func apiSuite(ctx context.Context, o options, env *benchEnv, res *results) error
 		}},
 		{"ListSNOs", func(i int) error {
 			_, err := c.ListSNOs(ctx, authed(tok, &cnsv1.ListSNOsRequest{PageSize: 20}))
+			return err
+		}},
+		{"ListSNOs (full view)", func(i int) error {
+			_, err := c.ListSNOs(ctx, authed(tok, &cnsv1.ListSNOsRequest{PageSize: 20, View: cnsv1.SnoView_SNO_VIEW_FULL}))
 			return err
 		}},
 	}

@@ -37,6 +37,25 @@ func jobToProto(j *cns.Job) *cnsv1.Job {
 }
 
 func snoToProto(s *cns.SNO) *cnsv1.Sno {
+	out := snoBasic(s)
+	for _, c := range s.Graph.Claims {
+		out.Claims = append(out.Claims, &cnsv1.Claim{ClaimId: c.ID, Text: c.Text})
+	}
+	for _, e := range s.Graph.Edges {
+		out.Edges = append(out.Edges, &cnsv1.Edge{From: e.From, To: e.To, Relation: cnsv1.Relation(e.Relation), Strength: e.Strength})
+	}
+	for _, e := range s.Evidence {
+		out.Evidence = append(out.Evidence, &cnsv1.Evidence{
+			EvidenceId: e.ID, SourceId: e.SourceID, Content: e.Content, Confidence: e.Confidence,
+			SupportsClaimIds: e.SupportsClaimIDs,
+		})
+	}
+	return out
+}
+
+// snoBasic is the SNO_VIEW_BASIC of s: all but the claims, edges and evidence, which make up most of an
+// SNO's size (an ingested document is its own evidence).
+func snoBasic(s *cns.SNO) *cnsv1.Sno {
 	out := &cnsv1.Sno{
 		SnoId:         s.ID,
 		Project:       s.Project,
@@ -58,18 +77,6 @@ func snoToProto(s *cns.SNO) *cnsv1.Sno {
 		out.Critics = append(out.Critics, &cnsv1.CriticScore{
 			Name: c.Name, Score: c.Score, Confidence: c.Confidence, Explanation: c.Explanation,
 			Weight: c.Weight, SubScores: c.SubScores,
-		})
-	}
-	for _, c := range s.Graph.Claims {
-		out.Claims = append(out.Claims, &cnsv1.Claim{ClaimId: c.ID, Text: c.Text})
-	}
-	for _, e := range s.Graph.Edges {
-		out.Edges = append(out.Edges, &cnsv1.Edge{From: e.From, To: e.To, Relation: cnsv1.Relation(e.Relation), Strength: e.Strength})
-	}
-	for _, e := range s.Evidence {
-		out.Evidence = append(out.Evidence, &cnsv1.Evidence{
-			EvidenceId: e.ID, SourceId: e.SourceID, Content: e.Content, Confidence: e.Confidence,
-			SupportsClaimIds: e.SupportsClaimIDs,
 		})
 	}
 	return out

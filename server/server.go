@@ -347,6 +347,10 @@ func (n *narrative) ListSNOs(ctx context.Context, req *connect.Request[cnsv1.Lis
 		}
 		f.Statuses = []cns.Status{cns.Status(st)}
 	}
+	view := m.GetView()
+	if _, ok := cnsv1.SnoView_name[int32(view)]; !ok {
+		v.Add("view", "unknown view %d", int32(view))
+	}
 	query := fmt.Sprintf("snos|%s|", project(ctx)) + fmt.Sprintf("%v|%v|%v|%v|%d", m.MinTrust != nil, m.GetMinTrust(), m.MaxTrust != nil, m.GetMaxTrust(), m.GetStatus())
 	if m.GetPageToken() != "" {
 		var c cursor
@@ -370,7 +374,11 @@ func (n *narrative) ListSNOs(ctx context.Context, req *connect.Request[cnsv1.Lis
 		resp.NextPageToken = encodeToken(query, cursor{Trust: last.Trust, ID: last.ID})
 	}
 	for _, s := range snos {
-		resp.Snos = append(resp.Snos, snoToProto(s))
+		if view == cnsv1.SnoView_SNO_VIEW_FULL {
+			resp.Snos = append(resp.Snos, snoToProto(s))
+		} else {
+			resp.Snos = append(resp.Snos, snoBasic(s))
+		}
 	}
 	return connect.NewResponse(resp), nil
 }

@@ -17,6 +17,7 @@ import (
 	"connectrpc.com/connect"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/cns-dev/cns/auth"
@@ -297,6 +298,44 @@ func TestSubmitNarrativeOverGRPCAndListing(t *testing.T) {
 	}
 	if len(seen) != len(hyps) {
 		t.Fatalf("listed %d SNOs, want %d", len(seen), len(hyps))
+	}
+
+	// Views (AIP-157): a list is BASIC unless FULL is asked for, which is what GetSNO returns.
+	basic, err := b.grpc.ListSNOs(ctx, authed(b.token, &cnsv1.ListSNOsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := b.grpc.ListSNOs(ctx, authed(b.token, &cnsv1.ListSNOsRequest{View: cnsv1.SnoView_SNO_VIEW_FULL}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(basic.Msg.Snos) != len(hyps) || len(full.Msg.Snos) != len(hyps) {
+		t.Fatalf("views list %d and %d SNOs, want %d", len(basic.Msg.Snos), len(full.Msg.Snos), len(hyps))
+	}
+	for i, s := range basic.Msg.Snos {
+		f := full.Msg.Snos[i]
+		one, err := b.grpc.GetSNO(ctx, authed(b.token, &cnsv1.GetSNORequest{SnoId: f.SnoId}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(f, one.Msg.Sno) {
+			t.Fatalf("FULL view of %s differs from GetSNO", f.SnoId)
+		}
+		if len(s.Claims)+len(s.Edges)+len(s.Evidence) != 0 || len(f.Claims) == 0 || len(f.Edges) == 0 || len(f.Evidence) == 0 {
+			t.Fatalf("BASIC view has %d claims, %d edges, %d evidence; FULL %d, %d, %d",
+				len(s.Claims), len(s.Edges), len(s.Evidence), len(f.Claims), len(f.Edges), len(f.Evidence))
+		}
+		f.Claims, f.Edges, f.Evidence = nil, nil, nil
+		if !proto.Equal(s, f) {
+			t.Fatalf("BASIC view of %s differs from FULL beyond the graph and evidence:\n%v\n%v", f.SnoId, s, f)
+		}
+		if s.Hypothesis == "" || len(s.Critics) == 0 || s.TrustScore == 0 {
+			t.Fatalf("BASIC view lacks what a list shows: %v", s)
+		}
+	}
+	status, resp := postJSON(t, b, b.token, "/cns.v1.NarrativeService/ListSNOs", `{"view": 7}`)
+	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(resp), "view") {
+		t.Fatalf("unknown view: %d %v", status, resp)
 	}
 
 	// Semantic search finds the sleep narrative first.

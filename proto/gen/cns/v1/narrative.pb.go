@@ -652,7 +652,9 @@ type ListSNOsRequest struct {
 	MinTrust  *float64 `protobuf:"fixed64,3,opt,name=min_trust,json=minTrust,proto3,oneof" json:"min_trust,omitempty"`
 	MaxTrust  *float64 `protobuf:"fixed64,4,opt,name=max_trust,json=maxTrust,proto3,oneof" json:"max_trust,omitempty"`
 	// Only SNOs in this status; unspecified means any.
-	Status        SnoStatus `protobuf:"varint,5,opt,name=status,proto3,enum=cns.v1.SnoStatus" json:"status,omitempty"`
+	Status SnoStatus `protobuf:"varint,5,opt,name=status,proto3,enum=cns.v1.SnoStatus" json:"status,omitempty"`
+	// Unspecified means BASIC (no claims, edges or evidence); FULL for whole SNOs.
+	View          SnoView `protobuf:"varint,6,opt,name=view,proto3,enum=cns.v1.SnoView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -720,6 +722,13 @@ func (x *ListSNOsRequest) GetStatus() SnoStatus {
 		return x.Status
 	}
 	return SnoStatus_SNO_STATUS_UNSPECIFIED
+}
+
+func (x *ListSNOsRequest) GetView() SnoView {
+	if x != nil {
+		return x.View
+	}
+	return SnoView_SNO_VIEW_UNSPECIFIED
 }
 
 type ListSNOsResponse struct {
@@ -1167,14 +1176,15 @@ const file_cns_v1_narrative_proto_rawDesc = "" +
 	"\rGetSNORequest\x12\x15\n" +
 	"\x06sno_id\x18\x01 \x01(\tR\x05snoId\"/\n" +
 	"\x0eGetSNOResponse\x12\x1d\n" +
-	"\x03sno\x18\x01 \x01(\v2\v.cns.v1.SnoR\x03sno\"\xd8\x01\n" +
+	"\x03sno\x18\x01 \x01(\v2\v.cns.v1.SnoR\x03sno\"\xfd\x01\n" +
 	"\x0fListSNOsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12 \n" +
 	"\tmin_trust\x18\x03 \x01(\x01H\x00R\bminTrust\x88\x01\x01\x12 \n" +
 	"\tmax_trust\x18\x04 \x01(\x01H\x01R\bmaxTrust\x88\x01\x01\x12)\n" +
-	"\x06status\x18\x05 \x01(\x0e2\x11.cns.v1.SnoStatusR\x06statusB\f\n" +
+	"\x06status\x18\x05 \x01(\x0e2\x11.cns.v1.SnoStatusR\x06status\x12#\n" +
+	"\x04view\x18\x06 \x01(\x0e2\x0f.cns.v1.SnoViewR\x04viewB\f\n" +
 	"\n" +
 	"_min_trustB\f\n" +
 	"\n" +
@@ -1263,16 +1273,17 @@ var file_cns_v1_narrative_proto_goTypes = []any{
 	(JobState)(0),                   // 27: cns.v1.JobState
 	(*Sno)(nil),                     // 28: cns.v1.Sno
 	(SnoStatus)(0),                  // 29: cns.v1.SnoStatus
-	(*FindChiralPairsRequest)(nil),  // 30: cns.v1.FindChiralPairsRequest
-	(*ListPairsRequest)(nil),        // 31: cns.v1.ListPairsRequest
-	(*SynthesizePairRequest)(nil),   // 32: cns.v1.SynthesizePairRequest
-	(*ListReviewQueueRequest)(nil),  // 33: cns.v1.ListReviewQueueRequest
-	(*ReviewSNORequest)(nil),        // 34: cns.v1.ReviewSNORequest
-	(*FindChiralPairsResponse)(nil), // 35: cns.v1.FindChiralPairsResponse
-	(*ListPairsResponse)(nil),       // 36: cns.v1.ListPairsResponse
-	(*SynthesizePairResponse)(nil),  // 37: cns.v1.SynthesizePairResponse
-	(*ListReviewQueueResponse)(nil), // 38: cns.v1.ListReviewQueueResponse
-	(*ReviewSNOResponse)(nil),       // 39: cns.v1.ReviewSNOResponse
+	(SnoView)(0),                    // 30: cns.v1.SnoView
+	(*FindChiralPairsRequest)(nil),  // 31: cns.v1.FindChiralPairsRequest
+	(*ListPairsRequest)(nil),        // 32: cns.v1.ListPairsRequest
+	(*SynthesizePairRequest)(nil),   // 33: cns.v1.SynthesizePairRequest
+	(*ListReviewQueueRequest)(nil),  // 34: cns.v1.ListReviewQueueRequest
+	(*ReviewSNORequest)(nil),        // 35: cns.v1.ReviewSNORequest
+	(*FindChiralPairsResponse)(nil), // 36: cns.v1.FindChiralPairsResponse
+	(*ListPairsResponse)(nil),       // 37: cns.v1.ListPairsResponse
+	(*SynthesizePairResponse)(nil),  // 38: cns.v1.SynthesizePairResponse
+	(*ListReviewQueueResponse)(nil), // 39: cns.v1.ListReviewQueueResponse
+	(*ReviewSNOResponse)(nil),       // 40: cns.v1.ReviewSNOResponse
 }
 var file_cns_v1_narrative_proto_depIdxs = []int32{
 	21, // 0: cns.v1.IngestDocumentRequest.metadata:type_name -> cns.v1.IngestDocumentRequest.MetadataEntry
@@ -1286,46 +1297,47 @@ var file_cns_v1_narrative_proto_depIdxs = []int32{
 	26, // 8: cns.v1.ListJobsResponse.jobs:type_name -> cns.v1.Job
 	28, // 9: cns.v1.GetSNOResponse.sno:type_name -> cns.v1.Sno
 	29, // 10: cns.v1.ListSNOsRequest.status:type_name -> cns.v1.SnoStatus
-	28, // 11: cns.v1.ListSNOsResponse.snos:type_name -> cns.v1.Sno
-	28, // 12: cns.v1.SearchResult.sno:type_name -> cns.v1.Sno
-	15, // 13: cns.v1.SearchSNOsResponse.results:type_name -> cns.v1.SearchResult
-	28, // 14: cns.v1.EvaluateSNOResponse.sno:type_name -> cns.v1.Sno
-	28, // 15: cns.v1.ArchiveSNOResponse.sno:type_name -> cns.v1.Sno
-	0,  // 16: cns.v1.NarrativeService.IngestDocument:input_type -> cns.v1.IngestDocumentRequest
-	2,  // 17: cns.v1.NarrativeService.SubmitNarrative:input_type -> cns.v1.SubmitNarrativeRequest
-	4,  // 18: cns.v1.NarrativeService.GetJob:input_type -> cns.v1.GetJobRequest
-	6,  // 19: cns.v1.NarrativeService.WatchJob:input_type -> cns.v1.WatchJobRequest
-	8,  // 20: cns.v1.NarrativeService.ListJobs:input_type -> cns.v1.ListJobsRequest
-	10, // 21: cns.v1.NarrativeService.GetSNO:input_type -> cns.v1.GetSNORequest
-	12, // 22: cns.v1.NarrativeService.ListSNOs:input_type -> cns.v1.ListSNOsRequest
-	14, // 23: cns.v1.NarrativeService.SearchSNOs:input_type -> cns.v1.SearchSNOsRequest
-	17, // 24: cns.v1.NarrativeService.EvaluateSNO:input_type -> cns.v1.EvaluateSNORequest
-	19, // 25: cns.v1.NarrativeService.ArchiveSNO:input_type -> cns.v1.ArchiveSNORequest
-	30, // 26: cns.v1.NarrativeService.FindChiralPairs:input_type -> cns.v1.FindChiralPairsRequest
-	31, // 27: cns.v1.NarrativeService.ListPairs:input_type -> cns.v1.ListPairsRequest
-	32, // 28: cns.v1.NarrativeService.SynthesizePair:input_type -> cns.v1.SynthesizePairRequest
-	33, // 29: cns.v1.NarrativeService.ListReviewQueue:input_type -> cns.v1.ListReviewQueueRequest
-	34, // 30: cns.v1.NarrativeService.ReviewSNO:input_type -> cns.v1.ReviewSNORequest
-	1,  // 31: cns.v1.NarrativeService.IngestDocument:output_type -> cns.v1.IngestDocumentResponse
-	3,  // 32: cns.v1.NarrativeService.SubmitNarrative:output_type -> cns.v1.SubmitNarrativeResponse
-	5,  // 33: cns.v1.NarrativeService.GetJob:output_type -> cns.v1.GetJobResponse
-	7,  // 34: cns.v1.NarrativeService.WatchJob:output_type -> cns.v1.WatchJobResponse
-	9,  // 35: cns.v1.NarrativeService.ListJobs:output_type -> cns.v1.ListJobsResponse
-	11, // 36: cns.v1.NarrativeService.GetSNO:output_type -> cns.v1.GetSNOResponse
-	13, // 37: cns.v1.NarrativeService.ListSNOs:output_type -> cns.v1.ListSNOsResponse
-	16, // 38: cns.v1.NarrativeService.SearchSNOs:output_type -> cns.v1.SearchSNOsResponse
-	18, // 39: cns.v1.NarrativeService.EvaluateSNO:output_type -> cns.v1.EvaluateSNOResponse
-	20, // 40: cns.v1.NarrativeService.ArchiveSNO:output_type -> cns.v1.ArchiveSNOResponse
-	35, // 41: cns.v1.NarrativeService.FindChiralPairs:output_type -> cns.v1.FindChiralPairsResponse
-	36, // 42: cns.v1.NarrativeService.ListPairs:output_type -> cns.v1.ListPairsResponse
-	37, // 43: cns.v1.NarrativeService.SynthesizePair:output_type -> cns.v1.SynthesizePairResponse
-	38, // 44: cns.v1.NarrativeService.ListReviewQueue:output_type -> cns.v1.ListReviewQueueResponse
-	39, // 45: cns.v1.NarrativeService.ReviewSNO:output_type -> cns.v1.ReviewSNOResponse
-	31, // [31:46] is the sub-list for method output_type
-	16, // [16:31] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	30, // 11: cns.v1.ListSNOsRequest.view:type_name -> cns.v1.SnoView
+	28, // 12: cns.v1.ListSNOsResponse.snos:type_name -> cns.v1.Sno
+	28, // 13: cns.v1.SearchResult.sno:type_name -> cns.v1.Sno
+	15, // 14: cns.v1.SearchSNOsResponse.results:type_name -> cns.v1.SearchResult
+	28, // 15: cns.v1.EvaluateSNOResponse.sno:type_name -> cns.v1.Sno
+	28, // 16: cns.v1.ArchiveSNOResponse.sno:type_name -> cns.v1.Sno
+	0,  // 17: cns.v1.NarrativeService.IngestDocument:input_type -> cns.v1.IngestDocumentRequest
+	2,  // 18: cns.v1.NarrativeService.SubmitNarrative:input_type -> cns.v1.SubmitNarrativeRequest
+	4,  // 19: cns.v1.NarrativeService.GetJob:input_type -> cns.v1.GetJobRequest
+	6,  // 20: cns.v1.NarrativeService.WatchJob:input_type -> cns.v1.WatchJobRequest
+	8,  // 21: cns.v1.NarrativeService.ListJobs:input_type -> cns.v1.ListJobsRequest
+	10, // 22: cns.v1.NarrativeService.GetSNO:input_type -> cns.v1.GetSNORequest
+	12, // 23: cns.v1.NarrativeService.ListSNOs:input_type -> cns.v1.ListSNOsRequest
+	14, // 24: cns.v1.NarrativeService.SearchSNOs:input_type -> cns.v1.SearchSNOsRequest
+	17, // 25: cns.v1.NarrativeService.EvaluateSNO:input_type -> cns.v1.EvaluateSNORequest
+	19, // 26: cns.v1.NarrativeService.ArchiveSNO:input_type -> cns.v1.ArchiveSNORequest
+	31, // 27: cns.v1.NarrativeService.FindChiralPairs:input_type -> cns.v1.FindChiralPairsRequest
+	32, // 28: cns.v1.NarrativeService.ListPairs:input_type -> cns.v1.ListPairsRequest
+	33, // 29: cns.v1.NarrativeService.SynthesizePair:input_type -> cns.v1.SynthesizePairRequest
+	34, // 30: cns.v1.NarrativeService.ListReviewQueue:input_type -> cns.v1.ListReviewQueueRequest
+	35, // 31: cns.v1.NarrativeService.ReviewSNO:input_type -> cns.v1.ReviewSNORequest
+	1,  // 32: cns.v1.NarrativeService.IngestDocument:output_type -> cns.v1.IngestDocumentResponse
+	3,  // 33: cns.v1.NarrativeService.SubmitNarrative:output_type -> cns.v1.SubmitNarrativeResponse
+	5,  // 34: cns.v1.NarrativeService.GetJob:output_type -> cns.v1.GetJobResponse
+	7,  // 35: cns.v1.NarrativeService.WatchJob:output_type -> cns.v1.WatchJobResponse
+	9,  // 36: cns.v1.NarrativeService.ListJobs:output_type -> cns.v1.ListJobsResponse
+	11, // 37: cns.v1.NarrativeService.GetSNO:output_type -> cns.v1.GetSNOResponse
+	13, // 38: cns.v1.NarrativeService.ListSNOs:output_type -> cns.v1.ListSNOsResponse
+	16, // 39: cns.v1.NarrativeService.SearchSNOs:output_type -> cns.v1.SearchSNOsResponse
+	18, // 40: cns.v1.NarrativeService.EvaluateSNO:output_type -> cns.v1.EvaluateSNOResponse
+	20, // 41: cns.v1.NarrativeService.ArchiveSNO:output_type -> cns.v1.ArchiveSNOResponse
+	36, // 42: cns.v1.NarrativeService.FindChiralPairs:output_type -> cns.v1.FindChiralPairsResponse
+	37, // 43: cns.v1.NarrativeService.ListPairs:output_type -> cns.v1.ListPairsResponse
+	38, // 44: cns.v1.NarrativeService.SynthesizePair:output_type -> cns.v1.SynthesizePairResponse
+	39, // 45: cns.v1.NarrativeService.ListReviewQueue:output_type -> cns.v1.ListReviewQueueResponse
+	40, // 46: cns.v1.NarrativeService.ReviewSNO:output_type -> cns.v1.ReviewSNOResponse
+	32, // [32:47] is the sub-list for method output_type
+	17, // [17:32] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_cns_v1_narrative_proto_init() }

@@ -84,6 +84,60 @@ func (Relation) EnumDescriptor() ([]byte, []int) {
 	return file_cns_v1_types_proto_rawDescGZIP(), []int{0}
 }
 
+// SnoView is how much of an SNO a response carries (AIP-157).
+type SnoView int32
+
+const (
+	// The method's default: BASIC for ListSNOs.
+	SnoView_SNO_VIEW_UNSPECIFIED SnoView = 0
+	// Everything but the reasoning graph (claims, edges) and the evidence: what a list needs to show, filter
+	// and rank SNOs, at a fraction of the size. GetSNO returns the rest.
+	SnoView_SNO_VIEW_BASIC SnoView = 1
+	// Everything.
+	SnoView_SNO_VIEW_FULL SnoView = 2
+)
+
+// Enum value maps for SnoView.
+var (
+	SnoView_name = map[int32]string{
+		0: "SNO_VIEW_UNSPECIFIED",
+		1: "SNO_VIEW_BASIC",
+		2: "SNO_VIEW_FULL",
+	}
+	SnoView_value = map[string]int32{
+		"SNO_VIEW_UNSPECIFIED": 0,
+		"SNO_VIEW_BASIC":       1,
+		"SNO_VIEW_FULL":        2,
+	}
+)
+
+func (x SnoView) Enum() *SnoView {
+	p := new(SnoView)
+	*p = x
+	return p
+}
+
+func (x SnoView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SnoView) Descriptor() protoreflect.EnumDescriptor {
+	return file_cns_v1_types_proto_enumTypes[1].Descriptor()
+}
+
+func (SnoView) Type() protoreflect.EnumType {
+	return &file_cns_v1_types_proto_enumTypes[1]
+}
+
+func (x SnoView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SnoView.Descriptor instead.
+func (SnoView) EnumDescriptor() ([]byte, []int) {
+	return file_cns_v1_types_proto_rawDescGZIP(), []int{1}
+}
+
 // SnoStatus is the lifecycle state of an SNO.
 type SnoStatus int32
 
@@ -128,11 +182,11 @@ func (x SnoStatus) String() string {
 }
 
 func (SnoStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_cns_v1_types_proto_enumTypes[1].Descriptor()
+	return file_cns_v1_types_proto_enumTypes[2].Descriptor()
 }
 
 func (SnoStatus) Type() protoreflect.EnumType {
-	return &file_cns_v1_types_proto_enumTypes[1]
+	return &file_cns_v1_types_proto_enumTypes[2]
 }
 
 func (x SnoStatus) Number() protoreflect.EnumNumber {
@@ -141,7 +195,7 @@ func (x SnoStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SnoStatus.Descriptor instead.
 func (SnoStatus) EnumDescriptor() ([]byte, []int) {
-	return file_cns_v1_types_proto_rawDescGZIP(), []int{1}
+	return file_cns_v1_types_proto_rawDescGZIP(), []int{2}
 }
 
 // JobState is where a job is in its life.
@@ -184,11 +238,11 @@ func (x JobState) String() string {
 }
 
 func (JobState) Descriptor() protoreflect.EnumDescriptor {
-	return file_cns_v1_types_proto_enumTypes[2].Descriptor()
+	return file_cns_v1_types_proto_enumTypes[3].Descriptor()
 }
 
 func (JobState) Type() protoreflect.EnumType {
-	return &file_cns_v1_types_proto_enumTypes[2]
+	return &file_cns_v1_types_proto_enumTypes[3]
 }
 
 func (x JobState) Number() protoreflect.EnumNumber {
@@ -197,7 +251,7 @@ func (x JobState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use JobState.Descriptor instead.
 func (JobState) EnumDescriptor() ([]byte, []int) {
-	return file_cns_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_cns_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 // JobKind says what a job does.
@@ -237,11 +291,11 @@ func (x JobKind) String() string {
 }
 
 func (JobKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cns_v1_types_proto_enumTypes[3].Descriptor()
+	return file_cns_v1_types_proto_enumTypes[4].Descriptor()
 }
 
 func (JobKind) Type() protoreflect.EnumType {
-	return &file_cns_v1_types_proto_enumTypes[3]
+	return &file_cns_v1_types_proto_enumTypes[4]
 }
 
 func (x JobKind) Number() protoreflect.EnumNumber {
@@ -250,7 +304,7 @@ func (x JobKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use JobKind.Descriptor instead.
 func (JobKind) EnumDescriptor() ([]byte, []int) {
-	return file_cns_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_cns_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 // Claim is a node of the reasoning graph. The root claim, id "root", is the hypothesis.
@@ -1014,7 +1068,11 @@ const file_cns_v1_types_proto_rawDesc = "" +
 	"\x10RELATION_IMPLIES\x10\x03\x12\x14\n" +
 	"\x10RELATION_WEAKENS\x10\x04\x12\x15\n" +
 	"\x11RELATION_EXPLAINS\x10\x05\x12\x18\n" +
-	"\x14RELATION_GENERALIZES\x10\x06*\x87\x01\n" +
+	"\x14RELATION_GENERALIZES\x10\x06*J\n" +
+	"\aSnoView\x12\x18\n" +
+	"\x14SNO_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eSNO_VIEW_BASIC\x10\x01\x12\x11\n" +
+	"\rSNO_VIEW_FULL\x10\x02*\x87\x01\n" +
 	"\tSnoStatus\x12\x1a\n" +
 	"\x16SNO_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11SNO_STATUS_ACTIVE\x10\x01\x12\x15\n" +
@@ -1045,42 +1103,43 @@ func file_cns_v1_types_proto_rawDescGZIP() []byte {
 	return file_cns_v1_types_proto_rawDescData
 }
 
-var file_cns_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_cns_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_cns_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_cns_v1_types_proto_goTypes = []any{
 	(Relation)(0),                 // 0: cns.v1.Relation
-	(SnoStatus)(0),                // 1: cns.v1.SnoStatus
-	(JobState)(0),                 // 2: cns.v1.JobState
-	(JobKind)(0),                  // 3: cns.v1.JobKind
-	(*Claim)(nil),                 // 4: cns.v1.Claim
-	(*Edge)(nil),                  // 5: cns.v1.Edge
-	(*Evidence)(nil),              // 6: cns.v1.Evidence
-	(*CriticScore)(nil),           // 7: cns.v1.CriticScore
-	(*Lineage)(nil),               // 8: cns.v1.Lineage
-	(*Sno)(nil),                   // 9: cns.v1.Sno
-	(*Job)(nil),                   // 10: cns.v1.Job
-	nil,                           // 11: cns.v1.CriticScore.SubScoresEntry
-	nil,                           // 12: cns.v1.Sno.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(SnoView)(0),                  // 1: cns.v1.SnoView
+	(SnoStatus)(0),                // 2: cns.v1.SnoStatus
+	(JobState)(0),                 // 3: cns.v1.JobState
+	(JobKind)(0),                  // 4: cns.v1.JobKind
+	(*Claim)(nil),                 // 5: cns.v1.Claim
+	(*Edge)(nil),                  // 6: cns.v1.Edge
+	(*Evidence)(nil),              // 7: cns.v1.Evidence
+	(*CriticScore)(nil),           // 8: cns.v1.CriticScore
+	(*Lineage)(nil),               // 9: cns.v1.Lineage
+	(*Sno)(nil),                   // 10: cns.v1.Sno
+	(*Job)(nil),                   // 11: cns.v1.Job
+	nil,                           // 12: cns.v1.CriticScore.SubScoresEntry
+	nil,                           // 13: cns.v1.Sno.MetadataEntry
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
 }
 var file_cns_v1_types_proto_depIdxs = []int32{
 	0,  // 0: cns.v1.Edge.relation:type_name -> cns.v1.Relation
-	11, // 1: cns.v1.CriticScore.sub_scores:type_name -> cns.v1.CriticScore.SubScoresEntry
-	1,  // 2: cns.v1.Sno.status:type_name -> cns.v1.SnoStatus
-	7,  // 3: cns.v1.Sno.critics:type_name -> cns.v1.CriticScore
-	4,  // 4: cns.v1.Sno.claims:type_name -> cns.v1.Claim
-	5,  // 5: cns.v1.Sno.edges:type_name -> cns.v1.Edge
-	6,  // 6: cns.v1.Sno.evidence:type_name -> cns.v1.Evidence
-	8,  // 7: cns.v1.Sno.lineage:type_name -> cns.v1.Lineage
-	12, // 8: cns.v1.Sno.metadata:type_name -> cns.v1.Sno.MetadataEntry
-	13, // 9: cns.v1.Sno.created_at:type_name -> google.protobuf.Timestamp
-	13, // 10: cns.v1.Sno.updated_at:type_name -> google.protobuf.Timestamp
-	3,  // 11: cns.v1.Job.kind:type_name -> cns.v1.JobKind
-	2,  // 12: cns.v1.Job.state:type_name -> cns.v1.JobState
-	13, // 13: cns.v1.Job.created_at:type_name -> google.protobuf.Timestamp
-	13, // 14: cns.v1.Job.updated_at:type_name -> google.protobuf.Timestamp
-	13, // 15: cns.v1.Job.started_at:type_name -> google.protobuf.Timestamp
-	13, // 16: cns.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
+	12, // 1: cns.v1.CriticScore.sub_scores:type_name -> cns.v1.CriticScore.SubScoresEntry
+	2,  // 2: cns.v1.Sno.status:type_name -> cns.v1.SnoStatus
+	8,  // 3: cns.v1.Sno.critics:type_name -> cns.v1.CriticScore
+	5,  // 4: cns.v1.Sno.claims:type_name -> cns.v1.Claim
+	6,  // 5: cns.v1.Sno.edges:type_name -> cns.v1.Edge
+	7,  // 6: cns.v1.Sno.evidence:type_name -> cns.v1.Evidence
+	9,  // 7: cns.v1.Sno.lineage:type_name -> cns.v1.Lineage
+	13, // 8: cns.v1.Sno.metadata:type_name -> cns.v1.Sno.MetadataEntry
+	14, // 9: cns.v1.Sno.created_at:type_name -> google.protobuf.Timestamp
+	14, // 10: cns.v1.Sno.updated_at:type_name -> google.protobuf.Timestamp
+	4,  // 11: cns.v1.Job.kind:type_name -> cns.v1.JobKind
+	3,  // 12: cns.v1.Job.state:type_name -> cns.v1.JobState
+	14, // 13: cns.v1.Job.created_at:type_name -> google.protobuf.Timestamp
+	14, // 14: cns.v1.Job.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 15: cns.v1.Job.started_at:type_name -> google.protobuf.Timestamp
+	14, // 16: cns.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
 	17, // [17:17] is the sub-list for method output_type
 	17, // [17:17] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
@@ -1098,7 +1157,7 @@ func file_cns_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cns_v1_types_proto_rawDesc), len(file_cns_v1_types_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
