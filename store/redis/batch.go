@@ -66,7 +66,7 @@ end
 `
 
 // completeJobs: KEYS the project's shared keys (jobs, the 4 state zsets, then snoKeys without the SNO's
-// own key), then per item the job's key and the SNO's key; ARGV per item 9, as completeJob.
+// own key), then per item the job's key and the SNO's key; ARGV per item 10, as completeJob.
 //
 // The common case — an existing job completing with a new SNO, each once in the batch — is written for
 // the whole batch with one call per command (ZMSCORE tells which jobs exist and which SNOs are new,
@@ -75,11 +75,11 @@ end
 // every other item (a missing job, an SNO written before, a job or SNO repeated in the batch) still
 // runs, one by one and after the common ones, with K pointed at its keys laid out as completeJob's.
 var completeJobs = redis.NewScript(keysPrelude + snoUpdate + putJobStep + multiStep + `
-local shared = 13
+local shared = 14
 local n = (#KEYS - shared) / 2
 local jobIDs, snoIDs = {}, {}
 for i = 1, n do
-  local o = (i-1)*9
+  local o = (i-1)*10
   jobIDs[i], snoIDs[i] = ARGV[o+2], ARGV[o+6]
 end
 local jobScores = scores(KEYS[1], jobIDs)
@@ -95,16 +95,17 @@ for i = 1, n do
 end
 if #fast > 0 then
   local records, ids, byState, snos, evidence, indexed = {}, {}, {{}, {}, {}, {}}, {}, {}, {}
-  local byStatus = {{}, {}, {}, {}}
+  local byStatus, revs = {{}, {}, {}, {}}, {}
   local trustSum = nil
   for _, i in ipairs(fast) do
-    local k, o = shared + 2*i - 1, (i-1)*9
+    local k, o = shared + 2*i - 1, (i-1)*10
     local jid, sid, trust = ARGV[o+2], ARGV[o+6], ARGV[o+7]
     local st, sst = tonumber(ARGV[o+4]), tonumber(ARGV[o+8])
     local score = -tonumber(trust)
     records[#records+1], records[#records+2] = KEYS[k], ARGV[o+1]
     records[#records+1], records[#records+2] = KEYS[k+1], ARGV[o+5]
     ids[#ids+1] = jid
+    revs[#revs+1], revs[#revs+2] = sid, ARGV[o+10]
     local b = byState[st+1]
     b[#b+1], b[#b+2] = ARGV[o+3], jid
     snos[#snos+1], snos[#snos+2] = score, sid
@@ -121,6 +122,7 @@ if #fast > 0 then
     end
   end
   multi("MSET", nil, records, 2)
+  multi("HSET", KEYS[14], revs, 2)
   -- Every completion moves its job to succeeded (completeArgs): take the ids out of the other states,
   -- most likely first (queued: a short job is recorded running only if it lasts), until all are found.
   local removed = 0
@@ -140,9 +142,9 @@ if #fast > 0 then
   for _, i in ipairs(fast) do out[i] = 1 end
 end
 for _, i in ipairs(slow) do
-  local k, o = shared + 2*i - 1, (i-1)*9
+  local k, o = shared + 2*i - 1, (i-1)*10
   K = {KEYS[k], KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[k+1], KEYS[6], KEYS[7], KEYS[8], KEYS[9],
-    KEYS[10], KEYS[11], KEYS[12], KEYS[13]}
+    KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]}
   if putJob(1, o) == 1 then
     putSNO(7, o+4)
     out[i] = 1
@@ -434,7 +436,7 @@ func (s *Store) completeArgs(job *cns.Job, sno *cns.SNO) ([]string, []any, error
 		return nil, nil, err
 	}
 	keys := []string{s.k.job(j.Project, j.ID), s.k.sno(sno.Project, sno.ID)}
-	return keys, []any{jrec, j.ID, micros(j.CreatedAt), si, srec, sno.ID, sno.Trust, st, evidenceArg(sno)}, nil
+	return keys, []any{jrec, j.ID, micros(j.CreatedAt), si, srec, sno.ID, sno.Trust, st, evidenceArg(sno), newRev()}, nil
 }
 
 type batchArgs struct {

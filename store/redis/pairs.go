@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -78,12 +79,8 @@ func (s *Store) GetSNOs(ctx context.Context, project string, ids []string) ([]*c
 	if err := checkProject(project); err != nil {
 		return nil, wrap(op, err)
 	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.k.sno(project, id)
-	}
-	snos, err := getMany(ctx, s.rdb, keys, s.decodeSNO)
-	return snos, wrap(op, err)
+	snos, err := s.loadSNOs(ctx, project, ids)
+	return slices.DeleteFunc(snos, func(s *cns.SNO) bool { return s == nil }), wrap(op, err)
 }
 
 // putPairs: KEYS pairs, then per pair: pair key, snopairs A, snopairs B; ARGV per pair: record, member,

@@ -11,6 +11,7 @@
 //	cns:{p}:jobs:<state>     ZSET of job ids by creation time, one per state
 //	cns:{p}:sno:<id>         SNO record
 //	cns:{p}:snos             ZSET of SNO ids scored −trust (ascending = trust descending, ties by id)
+//	cns:{p}:snorev           HASH SNO id → revision, new with every write of its record (snocache.go)
 //	cns:{p}:snos:<status>    the same, one per status
 //	cns:{p}:stats            HASH: active_trust_sum
 //	cns:{p}:deadletters      STREAM of dead letters
@@ -22,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,6 +115,7 @@ func (k keyspace) jobs(p string) string                     { return k.pfx(p) + 
 func (k keyspace) jobState(p string, s cns.JobState) string { return k.pfx(p) + "jobs:" + s.String() }
 func (k keyspace) sno(p, id string) string                  { return k.pfx(p) + "sno:" + id }
 func (k keyspace) snos(p string) string                     { return k.pfx(p) + "snos" }
+func (k keyspace) snoRevs(p string) string                  { return k.pfx(p) + "snorev" }
 func (k keyspace) status(p string, s cns.Status) string     { return k.pfx(p) + "snos:" + s.String() }
 func (k keyspace) stats(p string) string                    { return k.pfx(p) + "stats" }
 func (k keyspace) evidenceIndex(p string) string            { return k.pfx(p) + "evidence" }
@@ -233,8 +236,9 @@ return putJob(1, 0)
 `)
 
 // snoUpdate writes SNO record ARGV[o+1] with id ARGV[o+2], trust ARGV[o+3], status index ARGV[o+4]
-// (0 = active) and evidence ids ARGV[o+5] (newline-separated) using K[k] sno, K[k+1] snos,
-// K[k+2..k+5] status zsets, K[k+6] stats, K[k+7] evidence index, K[k+8] indexed evidence.
+// (0 = active), evidence ids ARGV[o+5] (newline-separated) and revision ARGV[o+6] using K[k] sno,
+// K[k+1] snos, K[k+2..k+5] status zsets, K[k+6] stats, K[k+7] evidence index, K[k+8] indexed evidence,
+// K[k+9] revisions.
 const snoUpdate = `
 local function putSNO(k, o)
   local id = ARGV[o+2]
@@ -246,6 +250,7 @@ local function putSNO(k, o)
     if old then redis.call("HINCRBYFLOAT", K[k+6], "active_trust_sum", tonumber(old)) end
   end
   redis.call("SET", K[k], ARGV[o+1])
+  redis.call("HSET", K[k+9], id, ARGV[o+6])
   local score = -tonumber(ARGV[o+3])
   redis.call("ZADD", K[k+1], score, id)
   if existed then
@@ -270,14 +275,15 @@ end
 `
 
 // completeJob: KEYS job, jobs, 4 state zsets, then the SNO keys of snoKeys;
-// ARGV job record, job id, score, stateIndex, sno record, sno id, trust, statusIndex, evidence ids.
+// ARGV job record, job id, score, stateIndex, sno record, sno id, trust, statusIndex, evidence ids,
+// sno revision.
 var completeJob = redis.NewScript(keysPrelude + snoUpdate + putJobStep + `
 if putJob(1, 0) == 0 then return 0 end
 putSNO(7, 4)
 return 1
 `)
 
-// putSNO: KEYS of snoKeys; ARGV record, id, trust, statusIndex, evidence ids. {0} when missing.
+// putSNO: KEYS of snoKeys; ARGV record, id, trust, statusIndex, evidence ids, revision. 0 when missing.
 var putSNOScript = redis.NewScript(keysPrelude + snoUpdate + `
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
 putSNO(1, 0)
@@ -322,7 +328,7 @@ func (k keyspace) snoKeys(p, id string) []string {
 	for _, st := range statuses {
 		keys = append(keys, k.status(p, st))
 	}
-	return append(keys, k.stats(p), k.evidenceIndex(p), k.indexedEvidence(p))
+	return append(keys, k.stats(p), k.evidenceIndex(p), k.indexedEvidence(p), k.snoRevs(p))
 }
 
 // evidenceArg joins an SNO's evidence ids for the scripts (ids never contain a newline: they are
@@ -491,7 +497,7 @@ func (s *Store) PutSNO(ctx context.Context, sno *cns.SNO) error {
 	if rec, err = s.ring.seal(rec, s.k.sno(sno.Project, sno.ID)); err != nil {
 		return wrap(op, err)
 	}
-	n, err := putSNOScript.Run(ctx, s.rdb, s.k.snoKeys(sno.Project, sno.ID), rec, sno.ID, sno.Trust, st, evidenceArg(sno)).Int()
+	n, err := putSNOScript.Run(ctx, s.rdb, s.k.snoKeys(sno.Project, sno.ID), rec, sno.ID, sno.Trust, st, evidenceArg(sno), newRev()).Int()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -510,16 +516,14 @@ func (s *Store) GetSNO(ctx context.Context, project, id string) (*cns.SNO, error
 	if err := checkProject(project); err != nil {
 		return nil, wrap(op, err)
 	}
-	key := s.k.sno(project, id)
-	b, err := s.rdb.Get(ctx, key).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, wrap(op, cns.Errorf(cns.ENOTFOUND, "sno %q not found", id))
-	}
+	snos, err := s.loadSNOs(ctx, project, []string{id})
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	sno, err := s.decodeSNO(key, b)
-	return sno, wrap(op, err)
+	if snos[0] == nil {
+		return nil, wrap(op, cns.Errorf(cns.ENOTFOUND, "sno %q not found", id))
+	}
+	return snos[0], nil
 }
 
 // getMany loads records by key in one round trip, skipping keys that vanished since they were listed.
@@ -713,12 +717,12 @@ func (s *Store) ListSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, erro
 	if f.Limit > 0 && len(members) > f.Limit {
 		members = members[:f.Limit]
 	}
-	keys := make([]string, len(members))
+	ids := make([]string, len(members))
 	for i, m := range members {
-		keys[i] = s.k.sno(f.Project, m.Member.(string))
+		ids[i] = m.Member.(string)
 	}
-	snos, err := getMany(ctx, s.rdb, keys, s.decodeSNO)
-	return snos, wrap(op, err)
+	snos, err := s.loadSNOs(ctx, f.Project, ids)
+	return slices.DeleteFunc(snos, func(s *cns.SNO) bool { return s == nil }), wrap(op, err)
 }
 
 // pageAsc returns up to limit members with score in [lo, hi] after the cursor, ascending.

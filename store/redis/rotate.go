@@ -10,11 +10,15 @@ import (
 	"github.com/cns-dev/cns"
 )
 
-// compareAndSet: KEYS record; ARGV old value, new value. Replaces the record only if nobody changed it
-// since it was read, so rotation never overwrites a concurrent write.
+// compareAndSet: KEYS record (and, for an SNO, the revisions hash); ARGV old value, new value (and the
+// SNO's id and new revision). Replaces the record only if nobody changed it since it was read, so
+// rotation never overwrites a concurrent write. An SNO gets a new revision, so every process reads the
+// re-sealed record again rather than serving what it decoded under the old key: a process that lacks
+// the new key refuses it then, as it should.
 var compareAndSet = redis.NewScript(`
 if redis.call("GET", KEYS[1]) == ARGV[1] then
   redis.call("SET", KEYS[1], ARGV[2])
+  if KEYS[2] then redis.call("HSET", KEYS[2], ARGV[3], ARGV[4]) end
   return 1
 end
 return 0
@@ -40,10 +44,11 @@ func (s *Store) Rotate(ctx context.Context) (int, error) {
 		for _, idx := range []struct {
 			zset string
 			key  func(member string) string
+			revs string // the revisions hash of SNO records
 		}{
-			{s.k.jobs(p), func(m string) string { return s.k.job(p, m) }},
-			{s.k.snos(p), func(m string) string { return s.k.sno(p, m) }},
-			{s.k.pairs(p), func(m string) string { return s.k.pfx(p) + "pair:" + m }},
+			{s.k.jobs(p), func(m string) string { return s.k.job(p, m) }, ""},
+			{s.k.snos(p), func(m string) string { return s.k.sno(p, m) }, s.k.snoRevs(p)},
+			{s.k.pairs(p), func(m string) string { return s.k.pfx(p) + "pair:" + m }, ""},
 		} {
 			const batch = 500
 			for start := int64(0); ; start += batch {
@@ -53,7 +58,7 @@ func (s *Store) Rotate(ctx context.Context) (int, error) {
 				}
 				for _, m := range members {
 					k := idx.key(m)
-					rotated, err := s.rotateOne(ctx, k)
+					rotated, err := s.rotateOne(ctx, k, idx.revs, m)
 					if err != nil {
 						return n, wrap(op, err)
 					}
@@ -70,7 +75,7 @@ func (s *Store) Rotate(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (s *Store) rotateOne(ctx context.Context, key string) (bool, error) {
+func (s *Store) rotateOne(ctx context.Context, key, revs, member string) (bool, error) {
 	old, err := s.rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return false, nil
@@ -89,6 +94,10 @@ func (s *Store) rotateOne(ctx context.Context, key string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ok, err := compareAndSet.Run(ctx, s.rdb, []string{key}, old, sealed).Int()
+	keys, argv := []string{key}, []any{old, sealed}
+	if revs != "" {
+		keys, argv = append(keys, revs), append(argv, member, newRev())
+	}
+	ok, err := compareAndSet.Run(ctx, s.rdb, keys, argv...).Int()
 	return ok == 1, err
 }

@@ -1,6 +1,8 @@
 package redis_test
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +73,79 @@ func TestDecodedSNOsAreNeverStale(t *testing.T) {
 	many, err := a.GetSNOs(ctx, "p", []string{"sno_1"})
 	if err != nil || len(many) != 1 || many[0].Status != cns.StatusReview {
 		t.Fatalf("GetSNOs on a after b's update: %+v %v", many, err)
+	}
+}
+
+// TestUnchangedSNOsAreNotReadAgain: once a store has an SNO decoded, reading it again asks Redis for its
+// revision only (no GET of the record: INFO commandstats counts the script's GETs); a write anywhere
+// makes the next read fetch the record; a record without a revision (written by an older build) is
+// read, and read right, every time.
+func TestUnchangedSNOsAreNotReadAgain(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	a, b := redis.New(rdb, ""), redis.New(rdb, "")
+	ctx := t.Context()
+	now := time.Now().UTC()
+	job := &cns.Job{ID: "job_1", Project: "p", Kind: cns.JobIngestDocument, State: cns.JobQueued,
+		Document: &cns.DocumentInput{Text: "x"}, CreatedAt: now, UpdatedAt: now}
+	if _, _, err := a.CreateJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	job.State = cns.JobSucceeded
+	sno := &cns.SNO{ID: "sno_1", Project: "p", Hypothesis: "h", Graph: cns.NewGraph("h"), Trust: 0.5, Status: cns.StatusActive,
+		SchemaVersion: cns.SchemaVersion, JobID: job.ID, CreatedAt: now, UpdatedAt: now}
+	if err := a.CompleteJob(ctx, job, sno); err != nil {
+		t.Fatal(err)
+	}
+	gets := func() int64 {
+		t.Helper()
+		stats, err := rdb.Info(ctx, "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(stats, "\n") {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_get:calls="); ok {
+				n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
+				return n
+			}
+		}
+		return 0
+	}
+	read := func(wantTrust float64, wantGets int64) {
+		t.Helper()
+		before := gets()
+		got, err := a.GetSNO(ctx, "p", "sno_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := a.ListSNOs(ctx, cns.SNOFilter{Project: "p", Limit: 10})
+		if err != nil || len(list) != 1 {
+			t.Fatalf("list: %v %v", list, err)
+		}
+		if got.Trust != wantTrust || list[0].Trust != wantTrust {
+			t.Fatalf("read trust %v and %v, want %v", got.Trust, list[0].Trust, wantTrust)
+		}
+		if n := gets() - before; n != wantGets {
+			t.Fatalf("GetSNO + ListSNOs read the record %d times, want %d", n, wantGets)
+		}
+	}
+	read(0.5, 1) // a miss, then a hit
+	read(0.5, 0)
+	sno.Trust = 0.7
+	if err := b.PutSNO(ctx, sno); err != nil { // another replica writes
+		t.Fatal(err)
+	}
+	read(0.7, 1)
+	read(0.7, 0)
+	// An older build's record: no revision.
+	if err := rdb.HDel(ctx, "cns:{p}:snorev", "sno_1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	read(0.7, 2)
+	read(0.7, 2)
+	if _, err := a.GetSNO(ctx, "p", "sno_none"); cns.ErrorCode(err) != cns.ENOTFOUND {
+		t.Fatalf("missing SNO: %v", err)
 	}
 }
