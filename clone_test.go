@@ -101,3 +101,25 @@ func TestSNOCloneIsDeep(t *testing.T) {
 		t.Fatal("clone of nil")
 	}
 }
+
+func TestSNOSummary(t *testing.T) {
+	var s SNO
+	fill(reflect.ValueOf(&s).Elem())
+	sum := s.Summary()
+	if sum.Embedding != nil || len(sum.Graph.Claims)+len(sum.Graph.Edges) != 0 || sum.Evidence != nil {
+		t.Fatalf("summary keeps the heavy parts: %+v", sum)
+	}
+	want := s.Clone()
+	want.Embedding, want.Graph, want.Evidence = nil, Graph{}, nil
+	if !reflect.DeepEqual(want, sum) {
+		t.Fatalf("summary differs beyond the heavy parts:\n%+v\n%+v", sum, want)
+	}
+	light := s // the original's other fields, memory and all
+	light.Embedding, light.Graph, light.Evidence = nil, Graph{}, nil
+	if p := shares(reflect.ValueOf(light), reflect.ValueOf(*sum), "SNO"); p != "" {
+		t.Fatalf("summary shares %s with the original", p)
+	}
+	if (*SNO)(nil).Summary() != nil {
+		t.Fatal("summary of nil")
+	}
+}

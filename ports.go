@@ -50,6 +50,9 @@ type SNOFilter struct {
 	MaxTrust float64 // 0 means no upper bound
 	Limit    int
 	After    *SNOCursor // start after this position
+	// Summary asks for what a listing shows only: a store may leave Embedding, Graph and Evidence empty
+	// (SNO.Summary) to spare copying them.
+	Summary bool
 }
 
 // SNOCursor is a position in the trust ordering.

@@ -107,6 +107,17 @@ func (s *SNO) Clone() *SNO {
 	return &c
 }
 
+// Summary returns a deep copy of s without its embedding, reasoning graph and evidence — most of an
+// SNO's size —, for listings that show the rest (the API's basic view).
+func (s *SNO) Summary() *SNO {
+	if s == nil {
+		return nil
+	}
+	light := *s
+	light.Embedding, light.Graph, light.Evidence = nil, Graph{}, nil
+	return light.Clone()
+}
+
 // Critic returns the named critic score.
 func (s *SNO) Critic(name string) (CriticScore, bool) {
 	for _, c := range s.Critics {

@@ -363,6 +363,7 @@ func (n *narrative) ListSNOs(ctx context.Context, req *connect.Request[cnsv1.Lis
 	if err := v.Err("invalid request"); err != nil {
 		return nil, n.fail(ctx, err)
 	}
+	f.Summary = view != cnsv1.SnoView_SNO_VIEW_FULL
 	snos, err := n.d.Store.ListSNOs(ctx, f)
 	if err != nil {
 		return nil, n.fail(ctx, err)

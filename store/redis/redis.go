@@ -516,7 +516,7 @@ func (s *Store) GetSNO(ctx context.Context, project, id string) (*cns.SNO, error
 	if err := checkProject(project); err != nil {
 		return nil, wrap(op, err)
 	}
-	snos, err := s.loadSNOs(ctx, project, []string{id})
+	snos, err := s.loadSNOs(ctx, project, []string{id}, false)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -721,7 +721,7 @@ func (s *Store) ListSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, erro
 	for i, m := range members {
 		ids[i] = m.Member.(string)
 	}
-	snos, err := s.loadSNOs(ctx, f.Project, ids)
+	snos, err := s.loadSNOs(ctx, f.Project, ids, f.Summary)
 	return slices.DeleteFunc(snos, func(s *cns.SNO) bool { return s == nil }), wrap(op, err)
 }
 

@@ -60,8 +60,9 @@ return out
 `)
 
 // loadSNOs returns the SNOs of project with the given ids, nil for one that does not exist: one HMGET of
-// their revisions, then one script reading the records whose revision is not in the cache.
-func (s *Store) loadSNOs(ctx context.Context, project string, ids []string) ([]*cns.SNO, error) {
+// their revisions, then one script reading the records whose revision is not in the cache. With summary,
+// an SNO found in the cache comes without its heavy parts (SNOFilter.Summary).
+func (s *Store) loadSNOs(ctx context.Context, project string, ids []string, summary bool) ([]*cns.SNO, error) {
 	out := make([]*cns.SNO, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -76,7 +77,11 @@ func (s *Store) loadSNOs(ctx context.Context, project string, ids []string) ([]*
 		key := s.k.sno(project, id)
 		if rev, ok := revs[i].(string); ok {
 			if c, ok := s.snos.entries.Get(key); ok && c.rev == rev {
-				out[i] = c.sno.Clone()
+				if summary {
+					out[i] = c.sno.Summary()
+				} else {
+					out[i] = c.sno.Clone()
+				}
 				continue
 			}
 		}

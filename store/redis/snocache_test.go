@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,6 +74,14 @@ func TestDecodedSNOsAreNeverStale(t *testing.T) {
 	many, err := a.GetSNOs(ctx, "p", []string{"sno_1"})
 	if err != nil || len(many) != 1 || many[0].Status != cns.StatusReview {
 		t.Fatalf("GetSNOs on a after b's update: %+v %v", many, err)
+	}
+	// A summary listing: the same SNO without its graph and evidence.
+	sums, err := a.ListSNOs(ctx, cns.SNOFilter{Project: "p", Limit: 10, Summary: true})
+	if err != nil || len(sums) != 1 {
+		t.Fatalf("summary listing: %+v %v", sums, err)
+	}
+	if want := read(a).Summary(); !reflect.DeepEqual(sums[0], want) || len(sums[0].Graph.Claims) != 0 || sums[0].Evidence != nil {
+		t.Fatalf("summary listing %+v, want %+v", sums[0], want)
 	}
 }
 
