@@ -59,6 +59,7 @@ func runCelery(ctx context.Context, r *commandRunner, env *benchEnv, kind string
 	if l, _ := rdb.LLen(ctx, staging).Result(); l != int64(n) {
 		return throughput{}, fmt.Errorf("staging queue holds %d tasks, want %d", l, n)
 	}
+	at := env.sample(ctx)
 	start := time.Now()
 	if err := rdb.Rename(ctx, staging, queue).Err(); err != nil {
 		return throughput{}, err
@@ -66,7 +67,7 @@ func runCelery(ctx context.Context, r *commandRunner, env *benchEnv, kind string
 	if err := celeryDrained(ctx, rdb, queue, 30*time.Minute); err != nil {
 		return throughput{}, fmt.Errorf("celery drain: %w\n%s", err, tail(out.String(), 2000))
 	}
-	return throughput{enq, float64(n) / time.Since(start).Seconds()}, nil
+	return throughput{enq, float64(n) / time.Since(start).Seconds(), at}, nil
 }
 
 func celeryEnqueue(ctx context.Context, env *benchEnv, kind string, n int, queue string) error {

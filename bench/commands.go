@@ -46,8 +46,18 @@ func cpuTask() [32]byte {
 
 // throughput is one run of one system: how fast the queue was filled, and how fast it was drained.
 type throughput struct {
-	enqueue float64 // tasks/s accepted by the producer side
-	drain   float64 // tasks/s consumed, run and acknowledged
+	enqueue float64   // tasks/s accepted by the producer side
+	drain   float64   // tasks/s consumed, run and acknowledged
+	atDrain cpuSample // CPU used so far, taken as the drain started
+}
+
+// cpuSample is the CPU time (seconds) Redis and this process had used at one moment.
+type cpuSample struct{ redis, process float64 }
+
+// sample reads both; a failed INFO leaves redis at 0 (the caller then skips the drain's split).
+func (e *benchEnv) sample(ctx context.Context) cpuSample {
+	st, _ := e.stats(ctx)
+	return cpuSample{st.cpu, processCPU()}
 }
 
 // commandRunner runs n tasks of a kind through one system against the Redis at addr (database db is
@@ -160,6 +170,7 @@ func runRawFloor(ctx context.Context, r *commandRunner, env *benchEnv, kind stri
 	if r.name == "redis-floor-single" {
 		count = 1
 	}
+	at := env.sample(ctx)
 	start = time.Now()
 	for done := 0; done < n; {
 		res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "c", Streams: []string{stream, ">"}, Count: count, Block: -1}).Result()
@@ -175,7 +186,7 @@ func runRawFloor(ctx context.Context, r *commandRunner, env *benchEnv, kind stri
 		}
 		done += len(ids)
 	}
-	return throughput{enq, float64(n) / time.Since(start).Seconds()}, nil
+	return throughput{enq, float64(n) / time.Since(start).Seconds(), at}, nil
 }
 
 func newBusConfig(env *benchEnv, instance string) pubsub.RedisConfig {
@@ -242,13 +253,14 @@ func runWatermill(ctx context.Context, r *commandRunner, env *benchEnv, kind str
 			return nil
 		})
 	}
+	at := env.sample(ctx)
 	start = time.Now()
 	go router.Run(context.WithoutCancel(ctx))
 	defer router.Close()
 	if err := waitCount(ctx, &done, n, 10*time.Minute); err != nil {
 		return throughput{}, err
 	}
-	return throughput{enq, float64(n) / time.Since(start).Seconds()}, nil
+	return throughput{enq, float64(n) / time.Since(start).Seconds(), at}, nil
 }
 
 // noopBuilder stands in for the engine: the job's "work" is nothing (or the fixed CPU task), and its
@@ -323,6 +335,7 @@ func runCNS(ctx context.Context, r *commandRunner, env *benchEnv, kind string, n
 		return throughput{}, err
 	}
 	w.Register(router, subs...)
+	at := env.sample(ctx)
 	start = time.Now()
 	go router.Run(context.WithoutCancel(ctx))
 	defer func() {
@@ -336,7 +349,7 @@ func runCNS(ctx context.Context, r *commandRunner, env *benchEnv, kind string, n
 	if f := failed.Load(); f > 0 {
 		return throughput{}, fmt.Errorf("%d jobs failed", f)
 	}
-	return throughput{enq, drain}, nil
+	return throughput{enq, drain, at}, nil
 }
 
 // runAsynq enqueues n tasks into a paused queue, starts the server, and times the drain from unpausing.
@@ -378,6 +391,7 @@ func runAsynq(ctx context.Context, r *commandRunner, env *benchEnv, kind string,
 	}
 	defer srv.Shutdown()
 	time.Sleep(100 * time.Millisecond) // the server's goroutines are up and polling
+	at := env.sample(ctx)
 	start = time.Now()
 	if err := insp.UnpauseQueue(queue); err != nil {
 		return throughput{}, err
@@ -385,7 +399,7 @@ func runAsynq(ctx context.Context, r *commandRunner, env *benchEnv, kind string,
 	if err := waitCount(ctx, &done, n, 10*time.Minute); err != nil {
 		return throughput{}, err
 	}
-	return throughput{enq, float64(n) / time.Since(start).Seconds()}, nil
+	return throughput{enq, float64(n) / time.Since(start).Seconds(), at}, nil
 }
 
 // computeCeiling is the fixed CPU task run back to back on `workers` goroutines with nothing else: the
