@@ -286,6 +286,10 @@ func (r *results) writeBounds(b *strings.Builder) {
 	if !math.IsNaN(cns) && !math.IsNaN(cpuUS) {
 		lines = append(lines, fmt.Sprintf("**No-op commands.** The batching subscriber alone moves %s tasks/s at %s µs of Redis CPU per task; with the job bookkeeping CNS drains %s tasks/s at %s µs of Redis CPU per task (enqueue and drain together), so one Redis core doing both sides at once, as a steady stream of commands does, caps it at %s tasks/s (the drain alone, from a full queue, can run faster). 50,000/s needs the bookkeeping at ≤ 20 µs of Redis CPU per job — whatever the workers do — on a Redis that here also shares 2 cores with the workers and the producer.",
 			fmtNum(sub), fmtNum(subUS), fmtNum(cns), fmtNum(cpuUS), fmtNum(1e6/cpuUS)))
+		if dr, dc := med("commands-drainredis", "cns", "drain Redis CPU µs/task"), med("commands-drainclient", "cns", "drain client CPU µs/task"); !math.IsNaN(dr) && !math.IsNaN(dc) {
+			lines[len(lines)-1] += fmt.Sprintf(" The drain alone cost %s µs of Redis CPU and %s µs of worker CPU per task: on 2 cores that bounds it at ~%s tasks/s, and 50,000/s needs both together at ≤ 40 µs.",
+				fmtNum(dr), fmtNum(dc), fmtNum(2e6/(dr+dc)))
+		}
 	}
 	if c := r.get("cpu", "compute-ceiling-go", "tasks/s"); c != nil {
 		lo, hi := c.minMax()
