@@ -32,8 +32,8 @@ type Batcher[In, Out any] struct {
 	// without its cancellation (the others still wait for the batch); the store's own timeouts bound it.
 	Flush func(ctx context.Context, calls []*Call[In, Out])
 	// Linger, if set, is how long a caller about to write a batch of fewer than MaxBatch calls first
-	// waits for more to join it: for calls whose latency does not matter (the worker's SNO
-	// announcements), it trades that wait for fewer round trips when calls trickle in one by one.
+	// waits for more to join it: for calls whose latency hardly matters (the worker's completions and
+	// SNO announcements), it trades that wait for fewer round trips when calls trickle in one by one.
 	Linger time.Duration
 
 	mu      sync.Mutex
