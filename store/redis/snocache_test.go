@@ -19,24 +19,8 @@ import (
 // reaches another caller.
 func TestDecodedSNOsAreNeverStale(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
-	defer rdb.Close()
-	a, b := redis.New(rdb, "c:"), redis.New(rdb, "c:")
+	_, a, b, now := twoReplicas(t, "c:")
 	ctx := t.Context()
-	now := time.Now().UTC()
-	job := &cns.Job{ID: "job_1", Project: "p", Kind: cns.JobIngestDocument, State: cns.JobQueued,
-		Document: &cns.DocumentInput{Text: "x"}, CreatedAt: now, UpdatedAt: now}
-	if _, _, err := a.CreateJob(ctx, job); err != nil {
-		t.Fatal(err)
-	}
-	job.State = cns.JobSucceeded
-	sno := &cns.SNO{ID: "sno_1", Project: "p", Hypothesis: "h", Graph: cns.NewGraph("h"), Trust: 0.5, Status: cns.StatusActive,
-		Evidence:      []cns.Evidence{{ID: "doi:10.1/x", Confidence: 1, SupportsClaimIDs: []string{cns.RootClaimID}}},
-		SchemaVersion: cns.SchemaVersion, JobID: job.ID, CreatedAt: now, UpdatedAt: now}
-	if err := a.CompleteJob(ctx, job, sno); err != nil {
-		t.Fatal(err)
-	}
 	read := func(s *redis.Store) *cns.SNO {
 		t.Helper()
 		got, err := s.GetSNO(ctx, "p", "sno_1")
@@ -91,21 +75,10 @@ func TestDecodedSNOsAreNeverStale(t *testing.T) {
 // read, and read right, every time.
 func TestUnchangedSNOsAreNotReadAgain(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
-	defer rdb.Close()
-	a, b := redis.New(rdb, ""), redis.New(rdb, "")
+	rdb, a, b, _ := twoReplicas(t, "")
 	ctx := t.Context()
-	now := time.Now().UTC()
-	job := &cns.Job{ID: "job_1", Project: "p", Kind: cns.JobIngestDocument, State: cns.JobQueued,
-		Document: &cns.DocumentInput{Text: "x"}, CreatedAt: now, UpdatedAt: now}
-	if _, _, err := a.CreateJob(ctx, job); err != nil {
-		t.Fatal(err)
-	}
-	job.State = cns.JobSucceeded
-	sno := &cns.SNO{ID: "sno_1", Project: "p", Hypothesis: "h", Graph: cns.NewGraph("h"), Trust: 0.5, Status: cns.StatusActive,
-		SchemaVersion: cns.SchemaVersion, JobID: job.ID, CreatedAt: now, UpdatedAt: now}
-	if err := a.CompleteJob(ctx, job, sno); err != nil {
+	sno, err := b.GetSNO(ctx, "p", "sno_1") // b's read: a has decoded nothing yet
+	if err != nil {
 		t.Fatal(err)
 	}
 	gets := func() int64 {
@@ -157,4 +130,28 @@ func TestUnchangedSNOsAreNotReadAgain(t *testing.T) {
 	if _, err := a.GetSNO(ctx, "p", "sno_none"); cns.ErrorCode(err) != cns.ENOTFOUND {
 		t.Fatalf("missing SNO: %v", err)
 	}
+}
+
+// twoReplicas starts a Redis with two stores on it (two API replicas) under namespace ns, and stores
+// the SNO sno_1 of project p (trust 0.5, one piece of evidence) as job job_1's result.
+func twoReplicas(t *testing.T, ns string) (rdb *goredis.Client, a, b *redis.Store, now time.Time) {
+	t.Helper()
+	srv := redistest.Start(t)
+	rdb = goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	a, b = redis.New(rdb, ns), redis.New(rdb, ns)
+	now = time.Now().UTC()
+	job := &cns.Job{ID: "job_1", Project: "p", Kind: cns.JobIngestDocument, State: cns.JobQueued,
+		Document: &cns.DocumentInput{Text: "x"}, CreatedAt: now, UpdatedAt: now}
+	if _, _, err := a.CreateJob(t.Context(), job); err != nil {
+		t.Fatal(err)
+	}
+	job.State = cns.JobSucceeded
+	sno := &cns.SNO{ID: "sno_1", Project: "p", Hypothesis: "h", Graph: cns.NewGraph("h"), Trust: 0.5, Status: cns.StatusActive,
+		Evidence:      []cns.Evidence{{ID: "doi:10.1/x", Confidence: 1, SupportsClaimIDs: []string{cns.RootClaimID}}},
+		SchemaVersion: cns.SchemaVersion, JobID: job.ID, CreatedAt: now, UpdatedAt: now}
+	if err := a.CompleteJob(t.Context(), job, sno); err != nil {
+		t.Fatal(err)
+	}
+	return rdb, a, b, now
 }
