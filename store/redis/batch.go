@@ -48,9 +48,9 @@ local function multi(cmd, key, args, width)
   local step = 4000 - 4000 % width
   local n = 0
   for i = 1, #args, step do
-    local chunk = {unpack(args, i, math.min(i + step - 1, #args))}
+    local j = math.min(i + step - 1, #args)
     local r
-    if key then r = redis.call(cmd, key, unpack(chunk)) else r = redis.call(cmd, unpack(chunk)) end
+    if key then r = redis.call(cmd, key, unpack(args, i, j)) else r = redis.call(cmd, unpack(args, i, j)) end
     if type(r) == "number" then n = n + r end
   end
   return n
