@@ -592,17 +592,15 @@ func (c *consumer) ack() {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	for a := range c.acks {
-		ids = append(ids[:0], a.id)
+		ids = ids[:0]
 		tokens := 0
-		if a.token {
-			tokens++
-		}
 		add := func(a ack) {
 			ids = append(ids, a.id)
 			if a.token {
 				tokens++
 			}
 		}
+		add(a)
 		closed := false
 	fill:
 		for len(ids) < cfg.AckBatch {
