@@ -191,6 +191,11 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				cpu1 := processCPU()
 				clientCPU := cpu1 - cpu0
 				after, _ := env.stats(ctx)
+				// The drain alone: what consuming a task costs, without queueing it (Celery's worker is
+				// another process, so its drain is not split).
+				drain := tp.atDrain.redis > 0 && !strings.HasPrefix(r.name, "celery")
+				drainRedis := 1e6 * (after.cpu - tp.atDrain.redis) / float64(n)
+				drainClient := 1e6 * (cpu1 - tp.atDrain.process) / float64(n)
 				stopProfile()
 				if err != nil {
 					return fmt.Errorf("%s/%s: %w", r.name, kind, err)
@@ -213,20 +218,17 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				if !strings.HasPrefix(r.name, "celery") { // Celery's worker is another process
 					res.add(series{suite: suite + "-clientcpu", name: r.name, metric: "client CPU µs/task", note: "the harness process's CPU time (producer and consumer, in process) per task", n: n},
 						1e6*clientCPU/float64(n))
-					if tp.atDrain.redis > 0 {
-						// The drain alone: what consuming a task costs, without queueing it.
-						res.add(series{suite: suite + "-drainclient", name: r.name, metric: "drain client CPU µs/task", note: "the consumer's CPU time per task, drain only", n: n},
-							1e6*(cpu1-tp.atDrain.process)/float64(n))
-						res.add(series{suite: suite + "-drainredis", name: r.name, metric: "drain Redis CPU µs/task", note: "redis-server's CPU time per task, drain only", n: n},
-							1e6*(after.cpu-tp.atDrain.redis)/float64(n))
+					if drain {
+						res.add(series{suite: suite + "-drainclient", name: r.name, metric: "drain client CPU µs/task", note: "the consumer's CPU time per task, drain only", n: n}, drainClient)
+						res.add(series{suite: suite + "-drainredis", name: r.name, metric: "drain Redis CPU µs/task", note: "redis-server's CPU time per task, drain only", n: n}, drainRedis)
 					}
 				}
 				res.redisCmds[suite+"/"+r.name] = after.perCmd
 				res.redisCalls[suite+"/"+r.name] = after.perCalls
 				logf("  %-26s %-4s %9.0f tasks/s (enqueue %7.0f/s; %.1f Redis µs/task; CPU µs/task: Redis %.1f, client %.1f)", r.name, kind, tp.drain, tp.enqueue,
 					float64(after.usec-before.usec)/float64(n), 1e6*(after.cpu-before.cpu)/float64(n), 1e6*clientCPU/float64(n))
-				if tp.atDrain.redis > 0 && !strings.HasPrefix(r.name, "celery") {
-					logf("      drain CPU µs/task: Redis %.1f, client %.1f", 1e6*(after.cpu-tp.atDrain.redis)/float64(n), 1e6*(cpu1-tp.atDrain.process)/float64(n))
+				if drain {
+					logf("      drain CPU µs/task: Redis %.1f, client %.1f", drainRedis, drainClient)
 				}
 				logf("      Redis time: %s", res.topCommands(suite+"/"+r.name, 6))
 				if os.Getenv("CNS_BENCH_DEBUG") != "" {
