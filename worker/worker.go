@@ -55,6 +55,8 @@ type Worker struct {
 	announcing sync.WaitGroup
 	// slots bounds the builds running at once (Register).
 	slots chan struct{}
+	// handlers runs the command handlers on goroutines that keep their grown stacks (pubsub.Pool).
+	handlers *pubsub.Pool
 	// OnJobEnd, if set, is called after a job reaches a terminal state (metrics).
 	OnJobEnd func(job *cns.Job)
 	// OnDeadLetter, if set, is called for every dead-lettered command (metrics).
@@ -67,7 +69,7 @@ type Worker struct {
 // commands is coalesced into batch calls (coalesce.go).
 func New(cfg Config, store cns.Store, eng Builder, pub message.Publisher, log *zap.Logger) *Worker {
 	w := &Worker{cfg: cfg, store: coalesced(store), engine: eng, pub: pub, log: log, now: time.Now,
-		slots: make(chan struct{}, max(cfg.Concurrency, 1))}
+		slots: make(chan struct{}, max(cfg.Concurrency, 1)), handlers: pubsub.NewPool(handlerIdle)}
 	w.announcer.Flush = w.publishAnnouncements
 	// A replica learning of an SNO a few milliseconds later costs nothing; a stream entry per SNO when jobs
 	// finish one at a time (long jobs, few workers) costs a round trip each.
@@ -85,10 +87,14 @@ func (w *Worker) Register(r *message.Router, subs ...message.Subscriber) {
 	limit := pubsub.Limit(pubsub.WindowFor(w.cfg.Concurrency))
 	for i, sub := range subs {
 		h := r.AddConsumerHandler(fmt.Sprintf("process_job_%d", i), pubsub.TopicJobs, sub, w.handle)
-		// Recoverer innermost: a panic becomes an error, which counts as a failed attempt.
-		h.AddMiddleware(middleware.CorrelationID, limit, middleware.Recoverer)
+		// The pool inside the limit (which bounds its goroutines); Recoverer innermost, on the pool's
+		// goroutine: a panic becomes an error, which counts as a failed attempt.
+		h.AddMiddleware(middleware.CorrelationID, limit, w.handlers.Middleware, middleware.Recoverer)
 	}
 }
+
+// handlerIdle is how long a handler goroutine waits for the next command before it ends.
+const handlerIdle = 10 * time.Second
 
 func (w *Worker) handle(msg *message.Message) error {
 	var cmd busv1.ProcessJob
@@ -299,9 +305,12 @@ func (w *Worker) announce(ctx context.Context, sno *cns.SNO) {
 	}()
 }
 
-// Wait returns once the SNO announcements in flight are published. Call it after the router is closed
-// (no handler runs any more) and before the publisher is.
-func (w *Worker) Wait() { w.announcing.Wait() }
+// Wait returns once the SNO announcements in flight are published, and ends the idle handler
+// goroutines. Call it after the router is closed (no handler runs any more) and before the publisher is.
+func (w *Worker) Wait() {
+	w.handlers.Close()
+	w.announcing.Wait()
+}
 
 // publishAnnouncements publishes one SnoChanged per project for a batch of stored SNOs.
 func (w *Worker) publishAnnouncements(ctx context.Context, calls []*coalesce.Call[*cns.SNO, struct{}]) {
