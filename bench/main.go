@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cns-dev/cns/internal/heapfloor"
 )
 
 type options struct {
@@ -52,6 +54,11 @@ func main() {
 	flag.StringVar(&o.profileDir, "profile", "", "write CPU profiles of the CNS worker drains here (pprof)")
 	flag.StringVar(&o.systems, "systems", "", "only these command-suite systems (comma-separated names; '' = all)")
 	flag.Parse()
+	// The CNS worker of the command suite runs in this process: give it the heap floor the cns binary
+	// runs with. Every in-process system (asynq too) gets it, so no ratio rests on it.
+	if os.Getenv("GOGC") == "" {
+		defer heapfloor.Start(heapfloor.Default)()
+	}
 	o.suites = map[string]bool{}
 	for _, s := range strings.Split(suites, ",") {
 		if s = strings.TrimSpace(s); s != "" {
