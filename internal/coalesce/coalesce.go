@@ -36,9 +36,10 @@ type Batcher[In, Out any] struct {
 	// SNO announcements), it trades that wait for fewer round trips when calls trickle in one by one.
 	Linger time.Duration
 
-	mu      sync.Mutex
-	queue   []*Call[In, Out]
-	flushes int
+	mu        sync.Mutex
+	queue     []*Call[In, Out]
+	flushes   int
+	lingering bool // a flusher is waiting out Linger
 }
 
 // Do adds in to the next batch and returns its result. A cancelled context returns at once; a call
@@ -51,13 +52,17 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	c := &Call[In, Out]{In: in, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
-	if b.flushes < MaxFlushes {
+	// While a flusher lingers, a call joins its batch rather than start a second lingering flusher,
+	// which would split the calls that trickle in between two half-empty batches.
+	if b.flushes < MaxFlushes && !b.lingering {
 		b.flushes++
 		for len(b.queue) > 0 {
 			if b.Linger > 0 && len(b.queue) < MaxBatch {
+				b.lingering = true
 				b.mu.Unlock()
 				time.Sleep(b.Linger)
 				b.mu.Lock()
+				b.lingering = false
 				if len(b.queue) == 0 {
 					break // the other flusher took them
 				}

@@ -47,8 +47,9 @@ func TestLinger(t *testing.T) {
 	if got := trickle(t, 0, 10); got < 5 { // not 10: a goroutine delayed 5 ms under load joins the next
 		t.Errorf("without linger: %d batches for 10 calls 5 ms apart, want about 10", got)
 	}
-	// 10 calls over ~50 ms; a flusher lingers 200 ms, a second one may start while the first lingers.
-	if got := trickle(t, 200*time.Millisecond, 10); got > 2 {
-		t.Errorf("lingering 200 ms: %d batches for 10 calls 5 ms apart, want at most 2", got)
+	// 10 calls over ~50 ms; the first lingers 500 ms, and the others join it rather than start a second
+	// lingering flusher (which split the trickle between two half-empty batches).
+	if got := trickle(t, 500*time.Millisecond, 10); got != 1 {
+		t.Errorf("lingering 500 ms: %d batches for 10 calls 5 ms apart, want 1", got)
 	}
 }
