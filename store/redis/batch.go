@@ -13,11 +13,11 @@ import (
 
 var _ cns.BatchJobStore = (*Store)(nil)
 
-// The batch scripts run one EVALSHA per project (all of a project's keys share its hash slot) instead of
-// one per job, so Redis spends its time on the writes rather than on setting up scripts. updateJobs runs
-// updateJob's step once per item, with each item's keys laid out as updateJob has them; completeJobs and
-// createJobs take the project's shared keys once and write the common case for the whole batch at once
-// (below). RunBatch checks every batch script's results against the single scripts'.
+// A batch runs one script per project (all of a project's keys share its hash slot) instead of one per
+// job, so Redis spends its time on the writes rather than on setting up scripts. Creations and
+// completions go as programs (program.go) when they are the common case; updateJobs, and the batches a
+// program cannot take, run the single scripts' steps once per item, with each item's keys laid out as
+// the single script has them. RunBatch checks every batch call's results against the single calls'.
 //
 // putJob writes a job record and moves it between state zsets (moveJobStep). SET XX is the existence
 // check and the write at once (nothing is written for a missing job). Each Lua call into Redis costs
@@ -38,110 +38,14 @@ for i = 0, #KEYS/6 - 1 do out[i+1] = putJob(i*6+1, i*4) end
 return out
 `)
 
-// multiStep defines multi(cmd, key, args, width): one call of a variadic command (ZADD, ZREM, MSET, HSET)
-// for many members instead of one call per member, in chunks that stay under Lua's unpack limit (width
-// is how many arguments make one member, so a chunk never splits one; it returns the sum of the calls'
-// integer replies, as many members as ZREM removed); and scores(key, members), ZMSCORE
-// in such chunks, one result per member (false when absent).
-const multiStep = `
-local function multi(cmd, key, args, width)
-  local step = 4000 - 4000 % width
-  local n = 0
-  for i = 1, #args, step do
-    local j = math.min(i + step - 1, #args)
-    local r
-    if key then r = redis.call(cmd, key, unpack(args, i, j)) else r = redis.call(cmd, unpack(args, i, j)) end
-    if type(r) == "number" then n = n + r end
-  end
-  return n
-end
-local function scores(key, members)
-  local out = {}
-  for i = 1, #members, 4000 do
-    local got = redis.call("ZMSCORE", key, unpack(members, i, math.min(i + 3999, #members)))
-    for j = 1, #got do out[i + j - 1] = got[j] end
-  end
-  return out
-end
-`
-
 // completeJobs: KEYS the project's shared keys (jobs, the 4 state zsets, then snoKeys without the SNO's
-// own key), then per item the job's key and the SNO's key; ARGV per item 10, as completeJob.
-//
-// The common case — an existing job completing with a new SNO, each once in the batch — is written for
-// the whole batch with one call per command (ZMSCORE tells which jobs exist and which SNOs are new,
-// then MSET, multi-member ZREM/ZADD, one HSET of indexed evidence): Redis spends about as much on a call
-// into it from Lua as on a small command, so per job this costs a fraction of putJob + putSNO, which
-// every other item (a missing job, an SNO written before, a job or SNO repeated in the batch) still
-// runs, one by one and after the common ones, with K pointed at its keys laid out as completeJob's.
-var completeJobs = redis.NewScript(keysPrelude + snoUpdate + putJobStep + multiStep + `
+// own key), then per item the job's key and the SNO's key; ARGV per item 10, as completeJob. Items run
+// in batch order, each as completeJob would (a 0 for a missing job, whose SNO is not written): the
+// batches completeProgram leaves — an item repeated, a job missing, an SNO written before.
+var completeJobs = redis.NewScript(keysPrelude + snoUpdate + putJobStep + `
 local shared = 14
-local n = (#KEYS - shared) / 2
-local jobIDs, snoIDs = {}, {}
-for i = 1, n do
-  local o = (i-1)*10
-  jobIDs[i], snoIDs[i] = ARGV[o+2], ARGV[o+6]
-end
-local jobScores = scores(KEYS[1], jobIDs)
-local snoScores = scores(KEYS[6], snoIDs)
-local out, fast, slow, seenJob, seenSNO = {}, {}, {}, {}, {}
-for i = 1, n do
-  if jobScores[i] and not snoScores[i] and not seenJob[jobIDs[i]] and not seenSNO[snoIDs[i]] then
-    fast[#fast+1] = i
-  else
-    slow[#slow+1] = i
-  end
-  seenJob[jobIDs[i]], seenSNO[snoIDs[i]] = true, true
-end
-if #fast > 0 then
-  local records, ids, byState, snos, evidence, indexed = {}, {}, {{}, {}, {}, {}}, {}, {}, {}
-  local byStatus, revs = {{}, {}, {}, {}}, {}
-  local trustSum = nil
-  for _, i in ipairs(fast) do
-    local k, o = shared + 2*i - 1, (i-1)*10
-    local jid, sid, trust = ARGV[o+2], ARGV[o+6], ARGV[o+7]
-    local st, sst = tonumber(ARGV[o+4]), tonumber(ARGV[o+8])
-    local score = -tonumber(trust)
-    records[#records+1], records[#records+2] = KEYS[k], ARGV[o+1]
-    records[#records+1], records[#records+2] = KEYS[k+1], ARGV[o+5]
-    ids[#ids+1] = jid
-    revs[#revs+1], revs[#revs+2] = sid, ARGV[o+10]
-    local b = byState[st+1]
-    b[#b+1], b[#b+2] = ARGV[o+3], jid
-    snos[#snos+1], snos[#snos+2] = score, sid
-    local c = byStatus[sst+1]
-    c[#c+1], c[#c+2] = score, sid
-    if sst == 0 then
-      trustSum = (trustSum or 0) + tonumber(trust)
-      if ARGV[o+9] ~= "" then
-        for ev in string.gmatch(ARGV[o+9], "[^\n]+") do
-          evidence[#evidence+1], evidence[#evidence+2] = 0, ev .. "\0" .. sid
-        end
-        indexed[#indexed+1], indexed[#indexed+2] = sid, ARGV[o+9]
-      end
-    end
-  end
-  multi("MSET", nil, records, 2)
-  multi("HSET", KEYS[14], revs, 2)
-  -- Every completion moves its job to succeeded (completeArgs): take the ids out of the other states,
-  -- most likely first (queued: a short job is recorded running only if it lasts), until all are found.
-  local removed = 0
-  for _, s in ipairs({0, 1, 3}) do
-    if removed < #ids then removed = removed + multi("ZREM", KEYS[2+s], ids, 1) end
-  end
-  multi("ZADD", KEYS[4], byState[3], 2)
-  multi("ZADD", KEYS[6], snos, 2)
-  for s = 0, 3 do
-    if #byStatus[s+1] > 0 then multi("ZADD", KEYS[7+s], byStatus[s+1], 2) end
-  end
-  if trustSum then redis.call("HINCRBYFLOAT", KEYS[11], "active_trust_sum", trustSum) end
-  if #evidence > 0 then
-    multi("ZADD", KEYS[12], evidence, 2)
-    multi("HSET", KEYS[13], indexed, 2)
-  end
-  for _, i in ipairs(fast) do out[i] = 1 end
-end
-for _, i in ipairs(slow) do
+local out = {}
+for i = 1, (#KEYS - shared) / 2 do
   local k, o = shared + 2*i - 1, (i-1)*10
   K = {KEYS[k], KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[k+1], KEYS[6], KEYS[7], KEYS[8], KEYS[9],
     KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]}
@@ -173,41 +77,12 @@ end
 
 // createJobs: KEYS jobs and the 4 state zsets, then per item the job's key and its idempotency key (or
 // the placeholder); ARGV per item: record, id, score, hasIdem, ttlSeconds, stateIndex. One result per
-// item as createJobStep's. As in completeJobs, the common case — a new id, no idempotency key, once in
-// the batch — is written for the whole batch with one call per command (the jobs zset holds every job,
-// so ZMSCORE tells which ids are taken); every other item runs createJob after them, in batch order.
-var createJobs = redis.NewScript(keysPrelude + createJobStep + multiStep + `
+// item as createJobStep's, in batch order: the batches createProgram leaves — an idempotency key, an id
+// repeated or taken.
+var createJobs = redis.NewScript(keysPrelude + createJobStep + `
 local shared = 5
-local n = (#KEYS - shared) / 2
-local ids = {}
-for i = 1, n do ids[i] = ARGV[(i-1)*6+2] end
-local taken = scores(KEYS[1], ids)
-local out, fast, slow, seen = {}, {}, {}, {}
-for i = 1, n do
-  if not taken[i] and ARGV[(i-1)*6+4] ~= "1" and not seen[ids[i]] then
-    fast[#fast+1] = i
-  else
-    slow[#slow+1] = i
-  end
-  seen[ids[i]] = true
-end
-if #fast > 0 then
-  local records, all, byState = {}, {}, {{}, {}, {}, {}}
-  for _, i in ipairs(fast) do
-    local o = (i-1)*6
-    records[#records+1], records[#records+2] = KEYS[shared + 2*i - 1], ARGV[o+1]
-    all[#all+1], all[#all+2] = ARGV[o+3], ARGV[o+2]
-    local b = byState[tonumber(ARGV[o+6]) + 1]
-    b[#b+1], b[#b+2] = ARGV[o+3], ARGV[o+2]
-    out[i] = 1
-  end
-  multi("MSET", nil, records, 2)
-  multi("ZADD", KEYS[1], all, 2)
-  for s = 0, 3 do
-    if #byState[s+1] > 0 then multi("ZADD", KEYS[2+s], byState[s+1], 2) end
-  end
-end
-for _, i in ipairs(slow) do
+local out = {}
+for i = 1, (#KEYS - shared) / 2 do
   local k, o = shared + 2*i - 1, (i-1)*6
   K = {KEYS[k], KEYS[k+1], KEYS[1], KEYS[2 + tonumber(ARGV[o+6])]}
   out[i] = createJob(1, o)
@@ -244,15 +119,19 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*cns.Job) ([]*cns.Job, []
 		a.idx = append(a.idx, i)
 	}
 	replays := map[int]string{}
-	s.runScript(ctx, op, createJobs, values(byProject), errs, func(i int, v any) error {
+	create := func(i int) error {
+		j, err := record.DecodeJob(recs[i])
+		stored[i], created[i] = j, true
+		return err
+	}
+	slow := s.runFast(ctx, op, values(byProject), createProgram, errs, create)
+	s.runScript(ctx, op, createJobs, slow, errs, func(i int, v any) error {
 		switch r := v.(type) {
 		case int64:
 			if r == -1 {
 				return cns.Errorf(cns.ECONFLICT, "job %q already exists", jobs[i].ID)
 			}
-			j, err := record.DecodeJob(recs[i])
-			stored[i], created[i] = j, true
-			return err
+			return create(i)
 		case string:
 			replays[i] = r
 			return nil
@@ -391,7 +270,8 @@ func (s *Store) CompleteJobs(ctx context.Context, items []cns.JobCompletion) []e
 		a.argv = append(a.argv, argv...)
 		a.idx = append(a.idx, i)
 	}
-	s.runBatches(ctx, op, completeJobs, values(byProject),
+	slow := s.runFast(ctx, op, values(byProject), completeProgram, errs, func(int) error { return nil })
+	s.runBatches(ctx, op, completeJobs, slow,
 		errs, func(i int) error { return cns.Errorf(cns.ENOTFOUND, "job %q not found", items[i].Job.ID) })
 	return errs
 }

@@ -87,3 +87,72 @@ func TestBatchesBeyondLuaLimits(t *testing.T) {
 		t.Fatalf("evidence index: %d SNOs for one evidence id, %v", len(ids["doi:10.1/3"]), err)
 	}
 }
+
+// TestBatchGuardFallback: a batch that looks like the common case to the client (no idempotency key,
+// no id twice) but not to Redis — an id taken, a job missing, an SNO stored before — is written item by
+// item instead, with each item's own result, and nothing of a failed item stored.
+func TestBatchGuardFallback(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	s := redis.New(rdb, "")
+	ctx := t.Context()
+	now := time.Now().UTC()
+	job := func(id string) *cns.Job {
+		return &cns.Job{ID: id, Project: "p", Kind: cns.JobIngestDocument, State: cns.JobQueued,
+			Document: &cns.DocumentInput{Text: "x"}, CreatedAt: now, UpdatedAt: now}
+	}
+	if _, _, err := s.CreateJob(ctx, job("taken")); err != nil {
+		t.Fatal(err)
+	}
+	_, created, errs := s.CreateJobs(ctx, []*cns.Job{job("a"), job("taken"), job("b")})
+	if errs[0] != nil || errs[2] != nil || !created[0] || !created[2] {
+		t.Fatalf("new jobs beside a taken id: created %v, errors %v", created, errs)
+	}
+	if cns.ErrorCode(errs[1]) != cns.ECONFLICT || created[1] {
+		t.Fatalf("taken id: created %v, %v; want a conflict", created[1], errs[1])
+	}
+
+	sno := func(id, jobID string, trust float64) *cns.SNO {
+		return &cns.SNO{ID: id, Project: "p", Hypothesis: "h", Graph: cns.NewGraph("h"), Trust: trust, Status: cns.StatusActive,
+			Evidence: []cns.Evidence{{ID: "doi:10.1/" + id, Confidence: 1}}, SchemaVersion: cns.SchemaVersion, JobID: jobID,
+			CreatedAt: now, UpdatedAt: now}
+	}
+	done := func(id string) *cns.Job {
+		j := job(id)
+		j.State, j.Attempts, j.FinishedAt = cns.JobSucceeded, 1, now
+		return j
+	}
+	if err := s.CompleteJob(ctx, done("taken"), sno("sno-old", "taken", 0.2)); err != nil {
+		t.Fatal(err)
+	}
+	errs = s.CompleteJobs(ctx, []cns.JobCompletion{
+		{Job: done("a"), SNO: sno("sno-a", "a", 0.9)},
+		{Job: done("ghost"), SNO: sno("sno-ghost", "ghost", 0.5)},
+		{Job: done("b"), SNO: sno("sno-old", "b", 0.4)}, // an SNO stored before: updated
+	})
+	if errs[0] != nil || errs[2] != nil || cns.ErrorCode(errs[1]) != cns.ENOTFOUND {
+		t.Fatalf("completions beside a missing job: %v", errs)
+	}
+	if _, err := s.GetSNO(ctx, "p", "sno-ghost"); cns.ErrorCode(err) != cns.ENOTFOUND {
+		t.Fatalf("the missing job's SNO: %v, want not found", err)
+	}
+	for id, want := range map[string]cns.JobState{"a": cns.JobSucceeded, "b": cns.JobSucceeded, "taken": cns.JobSucceeded} {
+		if j, err := s.GetJob(ctx, "p", id); err != nil || j.State != want {
+			t.Fatalf("job %s: %v, %v; want %v", id, j, err, want)
+		}
+	}
+	st, err := s.Stats(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sno-old was counted at 0.2, then replaced at 0.4: 0.9 + 0.4 in all.
+	if st.SNOsByStatus[cns.StatusActive] != 2 || math.Abs(st.ActiveTrustSum-1.3) > 1e-9 || st.JobsByState[cns.JobSucceeded] != 3 || st.JobsByState[cns.JobQueued] != 0 {
+		t.Fatalf("stats %+v: want 2 active SNOs with trust sum 1.3, 3 succeeded jobs and none queued", st)
+	}
+	ids, err := s.SNOIDsByEvidence(ctx, "p", []string{"doi:10.1/sno-old", "doi:10.1/sno-a", "doi:10.1/sno-ghost"})
+	if err != nil || len(ids["doi:10.1/sno-old"]) != 1 || len(ids["doi:10.1/sno-a"]) != 1 || len(ids["doi:10.1/sno-ghost"]) != 0 {
+		t.Fatalf("evidence index %v, %v", ids, err)
+	}
+}
