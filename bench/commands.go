@@ -51,13 +51,17 @@ type throughput struct {
 	atDrain cpuSample // CPU used so far, taken as the drain started
 }
 
-// cpuSample is the CPU time (seconds) Redis and this process had used at one moment.
-type cpuSample struct{ redis, process float64 }
+// cpuSample is the CPU time (seconds) Redis and this process had used at one moment, and the requests
+// Redis had read.
+type cpuSample struct {
+	redis, process float64
+	reads          int64
+}
 
 // sample reads both; a failed INFO leaves redis at 0 (the caller then skips the drain's split).
 func (e *benchEnv) sample(ctx context.Context) cpuSample {
 	st, _ := e.stats(ctx)
-	return cpuSample{st.cpu, processCPU()}
+	return cpuSample{st.cpu, processCPU(), st.reads}
 }
 
 // commandRunner runs n tasks of a kind through one system against the Redis at addr (database db is

@@ -78,13 +78,14 @@ type redisStats struct {
 	calls    int64
 	perCmd   map[string]int64 // usec by command
 	perCalls map[string]int64
+	reads    int64 // total_reads_processed: the requests Redis read, a pipeline's commands in one (round trips)
 }
 
 func (e *benchEnv) stats(ctx context.Context) (redisStats, error) {
 	c := e.client(0)
 	defer c.Close()
 	s := redisStats{perCmd: map[string]int64{}, perCalls: map[string]int64{}}
-	info, err := c.Info(ctx, "cpu", "commandstats").Result()
+	info, err := c.Info(ctx, "cpu", "stats", "commandstats").Result()
 	if err != nil {
 		return s, err
 	}
@@ -96,6 +97,9 @@ func (e *benchEnv) stats(ctx context.Context) (redisStats, error) {
 		if v, ok := strings.CutPrefix(line, "used_cpu_sys:"); ok {
 			f, _ := strconv.ParseFloat(v, 64)
 			s.cpu += f
+		}
+		if v, ok := strings.CutPrefix(line, "total_reads_processed:"); ok {
+			s.reads, _ = strconv.ParseInt(v, 10, 64)
 		}
 		if rest, ok := strings.CutPrefix(line, "cmdstat_"); ok {
 			name, fields, _ := strings.Cut(rest, ":")

@@ -203,6 +203,7 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				drain := tp.atDrain.redis > 0 && !strings.HasPrefix(r.name, "celery")
 				drainRedis := 1e6 * (after.cpu - tp.atDrain.redis) / float64(n)
 				drainClient := 1e6 * (cpu1 - tp.atDrain.process) / float64(n)
+				drainReads := float64(after.reads-tp.atDrain.reads) / float64(n)
 				stopProfile()
 				if err != nil {
 					return fmt.Errorf("%s/%s: %w", r.name, kind, err)
@@ -228,6 +229,7 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 					if drain {
 						res.add(series{suite: suite + "-drainclient", name: r.name, metric: "drain client CPU µs/task", note: "the consumer's CPU time per task, drain only", n: n}, drainClient)
 						res.add(series{suite: suite + "-drainredis", name: r.name, metric: "drain Redis CPU µs/task", note: "redis-server's CPU time per task, drain only", n: n}, drainRedis)
+						res.add(series{suite: suite + "-drainreads", name: r.name, metric: "drain round trips/task", note: "requests Redis read per task (total_reads_processed), drain only", n: n}, drainReads)
 					}
 				}
 				res.redisCmds[suite+"/"+r.name] = after.perCmd
@@ -235,7 +237,7 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				logf("  %-26s %-4s %9.0f tasks/s (enqueue %7.0f/s; %.1f Redis µs/task; CPU µs/task: Redis %.1f, client %.1f)", r.name, kind, tp.drain, tp.enqueue,
 					float64(after.usec-before.usec)/float64(n), 1e6*(after.cpu-before.cpu)/float64(n), 1e6*clientCPU/float64(n))
 				if drain {
-					logf("      drain CPU µs/task: Redis %.1f, client %.1f", drainRedis, drainClient)
+					logf("      drain CPU µs/task: Redis %.1f, client %.1f; round trips/task %.2f", drainRedis, drainClient, drainReads)
 				}
 				logf("      Redis time: %s", res.topCommands(suite+"/"+r.name, 6))
 				if os.Getenv("CNS_BENCH_DEBUG") != "" {

@@ -90,9 +90,9 @@ func (r *results) write(out, svgDir string) error {
 				return fmt.Sprintf("≤ %s tasks/s · %s", fmtNum(bound), r.topCommands("commands/"+s.name, 5))
 			}, "Redis-bound ceiling · top commands (last run)"))
 		}
-		if ds := append(r.suite("commands-drainclient"), r.suite("commands-drainredis")...); len(ds) > 0 {
+		if ds := append(append(r.suite("commands-drainclient"), r.suite("commands-drainredis")...), r.suite("commands-drainreads")...); len(ds) > 0 {
 			p("### CPU per task, drain only\n\n")
-			p("The same CPU times counted from the start of the drain: what consuming, running and acknowledging a task costs, without queueing it.\n\n")
+			p("The same CPU times counted from the start of the drain: what consuming, running and acknowledging a task costs, without queueing it; and the requests Redis read per task (INFO stats total_reads_processed: a pipeline's commands arrive in one, so this counts round trips — on this VM each costs Redis ~30 µs of CPU, whatever it carries).\n\n")
 			p("%s\n", table(ds, func(s *series) string { return s.note }, "what"))
 		}
 		if cs := r.suite("commands-clientcpu"); len(cs) > 0 {
@@ -124,6 +124,9 @@ func (r *results) write(out, svgDir string) error {
 			}
 			return fmt.Sprintf("%.0f%% of its ceiling · %s", 100*s.median()/c.median(), s.note)
 		}, "share of the compute ceiling · what"))
+		if ds := append(append(r.suite("cpu-drainclient"), r.suite("cpu-drainredis")...), r.suite("cpu-drainreads")...); len(ds) > 0 {
+			p("CPU per task and round trips per task over the drain alone, as for the no-op commands:\n\n%s\n", table(ds, func(s *series) string { return s.note }, "what"))
+		}
 		p("![CPU tasks/s](%s)\n\n", filepath.Join(rel, "cpu.svg"))
 		if err := writeChart(filepath.Join(svgDir, "cpu.svg"), "CPU-bound tasks/s (bar = median, line = min–max)", ss, false); err != nil {
 			return err
