@@ -338,7 +338,7 @@ func (c *consumer) gather(n int, d time.Duration) int {
 }
 
 // readLinger bounds how long a read waits for more window slots when few are free (read).
-const readLinger = time.Millisecond
+const readLinger = 2 * time.Millisecond
 
 func (c *consumer) release(n int) {
 	for range n {
@@ -355,9 +355,9 @@ func (c *consumer) read() {
 			return
 		}
 		n := 1 + c.more(cfg.Batch-1)
-		if want := min(cfg.Batch, cfg.Window/4); n < want {
-			// Most of the window is taken, so the handlers have work in hand: rather than a read per
-			// message as slots come back one by one, wait a moment for a few more.
+		if want := min(cfg.Batch, cfg.Window/2); n < want {
+			// Over half the window is taken, so the handlers have work in hand: rather than a read per
+			// message as slots come back one by one, wait a moment for half the window.
 			n += c.gather(want-n, readLinger)
 		}
 		block := cfg.BlockTime
