@@ -153,7 +153,10 @@ func (w *Worker) handle(msg *message.Message) error {
 		job.State, job.SNOID, job.Error, job.ErrorCode = cns.JobSucceeded, sno.ID, "", ""
 		job.FinishedAt = w.now().UTC()
 		job.UpdatedAt = job.FinishedAt
-		if err = w.store.CompleteJob(ctx, job, sno); err == nil {
+		// The build is done: wait for its record even if the command's context ends meanwhile (shutdown),
+		// so a stored result is never taken for a failed attempt (and its SNO left unannounced); the
+		// store's own timeouts bound the wait.
+		if err = w.store.CompleteJob(context.WithoutCancel(ctx), job, sno); err == nil {
 			w.engine.Observe(sno)
 			log.Info("job succeeded", zap.String("sno_id", sno.ID), zap.Float64("trust", sno.Trust),
 				zap.Stringer("status", sno.Status), zap.Int("attempt", job.Attempts))

@@ -87,7 +87,15 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	case <-c.done:
 		return c.Out, c.Err
 	case <-ctx.Done():
-		return zero, ctx.Err()
+		// A select with both ready picks one at random: a call whose batch was written before the
+		// caller looked must report what was written, not a cancellation (the worker took a stored
+		// completion for a failed one and left its SNO unannounced).
+		select {
+		case <-c.done:
+			return c.Out, c.Err
+		default:
+			return zero, ctx.Err()
+		}
 	}
 }
 

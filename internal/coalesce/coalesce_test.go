@@ -53,3 +53,21 @@ func TestLinger(t *testing.T) {
 		t.Errorf("lingering 500 ms: %d batches for 10 calls 5 ms apart, want 1", got)
 	}
 }
+
+// TestWrittenBeatsCancelled: a call whose batch was written reports the result even when its context
+// was cancelled before it looked (Go picks at random between two ready cases; 100 tries).
+func TestWrittenBeatsCancelled(t *testing.T) {
+	t.Parallel()
+	for i := range 100 {
+		ctx, cancel := context.WithCancel(context.Background())
+		b := coalesce.Batcher[int, int]{Flush: func(_ context.Context, calls []*coalesce.Call[int, int]) {
+			cancel() // the caller's context ends while its batch is written
+			for _, c := range calls {
+				c.Out = c.In + 1
+			}
+		}}
+		if got, err := b.Do(ctx, i); err != nil || got != i+1 {
+			t.Fatalf("try %d: got %d, %v; want %d", i, got, err, i+1)
+		}
+	}
+}
