@@ -354,21 +354,7 @@ func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, 
 	if len(batches) == 0 {
 		return
 	}
-	exec := func() ([]*redis.Cmd, error) {
-		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.Cmd, len(batches))
-		for b, a := range batches {
-			cmds[b] = script.EvalSha(ctx, pipe, a.keys, a.argv...)
-		}
-		_, err := pipe.Exec(ctx)
-		return cmds, err
-	}
-	cmds, err := exec()
-	if err != nil && isNoScript(err) {
-		if lerr := script.Load(ctx, s.rdb).Err(); lerr == nil {
-			cmds, err = exec()
-		}
-	}
+	cmds := s.evalPipelined(ctx, script, len(batches), func(b int) ([]string, []any) { return batches[b].keys, batches[b].argv })
 	for b, a := range batches {
 		res, cerr := cmds[b].Slice()
 		if cerr == nil && len(res) != len(a.idx) {
@@ -384,7 +370,26 @@ func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, 
 			}
 		}
 	}
-	_ = err // per-command errors are reported above
+}
+
+// evalPipelined runs script n times in one pipeline, the i-th with args(i) as its KEYS and ARGV, loading
+// the script first if Redis does not have it. Each command carries its own result or error.
+func (s *Store) evalPipelined(ctx context.Context, script *redis.Script, n int, args func(i int) ([]string, []any)) []*redis.Cmd {
+	exec := func() ([]*redis.Cmd, error) {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, n)
+		for i := range n {
+			keys, argv := args(i)
+			cmds[i] = script.EvalSha(ctx, pipe, keys, argv...)
+		}
+		_, err := pipe.Exec(ctx)
+		return cmds, err
+	}
+	cmds, err := exec()
+	if err != nil && isNoScript(err) && script.Load(ctx, s.rdb).Err() == nil {
+		cmds, _ = exec()
+	}
+	return cmds
 }
 
 func isNoScript(err error) bool {

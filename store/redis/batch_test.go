@@ -22,6 +22,15 @@ func openBatchOn(rdb goredis.UniversalClient) func(t *testing.T) storetest.Batch
 	}
 }
 
+// standaloneStore is a store on a throwaway standalone server of its own.
+func standaloneStore(t *testing.T) *redis.Store {
+	t.Helper()
+	srv := redistest.Start(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	return redis.New(rdb, "")
+}
+
 // TestBatchContract runs the batch bookkeeping contract on a standalone server and on a cluster, where
 // each project's batch must stay in its own hash slot.
 func TestBatchContract(t *testing.T) {
@@ -45,10 +54,7 @@ func TestBatchContract(t *testing.T) {
 // chunks) create and complete every job.
 func TestBatchesBeyondLuaLimits(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
-	defer rdb.Close()
-	s := redis.New(rdb, "")
+	s := standaloneStore(t)
 	ctx := t.Context()
 	const n = 5000
 	now := time.Now().UTC()
@@ -93,10 +99,7 @@ func TestBatchesBeyondLuaLimits(t *testing.T) {
 // item instead, with each item's own result, and nothing of a failed item stored.
 func TestBatchGuardFallback(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
-	defer rdb.Close()
-	s := redis.New(rdb, "")
+	s := standaloneStore(t)
 	ctx := t.Context()
 	now := time.Now().UTC()
 	job := func(id string) *cns.Job {

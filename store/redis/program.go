@@ -98,21 +98,7 @@ func (s *Store) runPrograms(ctx context.Context, progs []*program) ([]bool, []er
 	if len(progs) == 0 {
 		return ok, errs
 	}
-	exec := func() ([]*redis.Cmd, error) {
-		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.Cmd, len(progs))
-		for i, p := range progs {
-			cmds[i] = programScript.EvalSha(ctx, pipe, p.keys, p.argv...)
-		}
-		_, err := pipe.Exec(ctx)
-		return cmds, err
-	}
-	cmds, err := exec()
-	if err != nil && isNoScript(err) {
-		if lerr := programScript.Load(ctx, s.rdb).Err(); lerr == nil {
-			cmds, _ = exec()
-		}
-	}
+	cmds := s.evalPipelined(ctx, programScript, len(progs), func(i int) ([]string, []any) { return progs[i].keys, progs[i].argv })
 	for i, c := range cmds {
 		n, err := c.Int64()
 		ok[i], errs[i] = n == 1, err
