@@ -23,6 +23,7 @@ type program struct {
 }
 
 // guard adds a check: every member of the zset KEYS[key] is present (or, with present false, absent).
+// Guards go before every command (the script reads them first).
 func (p *program) guard(key int, present bool, members []any) {
 	if len(members) == 0 {
 		return
