@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -45,6 +46,40 @@ type machine struct {
 	cpu, kernel, memory, loadBefore, loadAfter string
 	cores                                      int
 	versions                                   map[string]string
+	total0, steal0                             uint64 // /proc/stat when the run began (cpuTimes)
+}
+
+// stolen is the share of this machine's CPU time its hypervisor gave to others since the run began
+// ("steal": a core this VM wanted and did not get), as text; "" where /proc/stat has no such column.
+func (m machine) stolen() string {
+	total, steal := cpuTimes()
+	if total <= m.total0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(steal-m.steal0)/float64(total-m.total0))
+}
+
+// cpuTimes reads the machine's CPU time from /proc/stat (in clock ticks): all of it, and the stolen part.
+func cpuTimes() (total, steal uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i < 8 { // guest time (fields 9 and 10) is already counted in user time
+			total += n
+		}
+		if i == 7 {
+			steal = n
+		}
+	}
+	return total, steal
 }
 
 func (m machine) summary() string {
@@ -93,6 +128,7 @@ func (r *results) suite(suite string) []*series {
 
 func describeMachine(ctx context.Context, env *benchEnv) machine {
 	m := machine{cores: runtime.NumCPU(), versions: map[string]string{}, loadBefore: loadAverage()}
+	m.total0, m.steal0 = cpuTimes()
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
