@@ -15,6 +15,7 @@ require (
 )
 
 require (
+	connectrpc.com/grpchealth v1.5.0 // indirect
 	github.com/Rican7/retry v0.3.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

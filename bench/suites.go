@@ -1,9 +1,13 @@
 package main
 
 import (
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
 	"context"
 	"fmt"
+	"github.com/cns-dev/cns/proto/gen/cns/v1/cnsv1connect"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,13 +171,28 @@ func apiSuite(ctx context.Context, o options, env *benchEnv, res *results) error
 	size, _ := rdb.StrLen(ctx, "cns:{bench}:sno:"+snos[0]).Result()
 	res.notes = append(res.notes, fmt.Sprintf("API latency: %d SNOs in the project; an SNO record is %d bytes in Redis; ListSNOs returns the first page of 20, in its default (basic) view and in the full view; %d req/s for %v per target and run.",
 		len(snos), size, apiRate, duration))
+	// The gRPC health check: the same transport, server and client as GetSNO with no store and no
+	// SNO behind it, so GetSNO's latency splits into the stack's and its own.
+	health := grpchealth.NewClient(h2cClient(), "http://"+api.addr, connect.WithGRPC())
+	// The same service over the Connect protocol on HTTP/1.1 (binary protobuf), as a Connect client or
+	// curl without HTTP/2 calls it: one request and one response per connection at a time, as a Redis
+	// client has it, where gRPC multiplexes every call over one HTTP/2 connection.
+	c1 := cnsv1connect.NewNarrativeServiceClient(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}, "http://"+api.addr)
 	targets := []apiTarget{
 		{pacerAlone, func(int) error { return nil }},
 		{"redis GET (SNO key)", func(i int) error {
 			return rdb.Get(ctx, "cns:{bench}:sno:"+snos[i%len(snos)]).Err()
 		}},
+		{healthCheck, func(int) error {
+			_, err := health.Check(ctx, &grpchealth.CheckRequest{})
+			return err
+		}},
 		{"GetSNO", func(i int) error {
 			_, err := c.GetSNO(ctx, authed(tok, &cnsv1.GetSNORequest{SnoId: snos[i%len(snos)]}))
+			return err
+		}},
+		{getSNOConnect, func(i int) error {
+			_, err := c1.GetSNO(ctx, authed(tok, &cnsv1.GetSNORequest{SnoId: snos[i%len(snos)]}))
 			return err
 		}},
 		{"ListSNOs", func(i int) error {
@@ -205,6 +224,12 @@ func apiSuite(ctx context.Context, o options, env *benchEnv, res *results) error
 // pacerAlone is the latency suite's baseline target: the pacer with no call at all, so its percentiles
 // are what the machine itself adds (goroutine start, the scheduler, and the stalls of this VM).
 const pacerAlone = "pacer alone (no call)"
+
+// getSNOConnect is GetSNO over the Connect protocol on HTTP/1.1.
+const getSNOConnect = "GetSNO (Connect, HTTP/1.1)"
+
+// healthCheck is the latency suite's transport baseline: grpc.health.v1.Health/Check on `cns serve`.
+const healthCheck = "gRPC health Check (no store)"
 
 type apiTarget struct {
 	name string
