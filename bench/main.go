@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"slices"
@@ -154,8 +155,10 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 	runners := commandRunners(o.concurrency)
 	for run := range o.runs {
 		logf("commands: run %d of %d (load %s)", run+1, o.runs, loadAverage())
+		takeTaskCPU()
 		res.add(series{suite: "cpu", name: "compute-ceiling-go", metric: "tasks/s", higher: true,
 			note: "the CPU task on 2 goroutines, nothing else"}, computeCeiling(o.cpuN, cpuConcurrency))
+		res.add(series{suite: "cpu-taskcpu", name: "compute-ceiling-go", metric: "task CPU µs", note: "the CPU task's own CPU time (its thread's clock), alone"}, takeTaskCPU())
 		if pc, err := celeryCeiling(ctx, max(o.cpuN/2, 8)); err == nil {
 			res.add(series{suite: "cpu", name: "compute-ceiling-python", metric: "tasks/s", higher: true,
 				note: "the CPU task in 2 Python processes, nothing else"}, pc)
@@ -194,7 +197,9 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				stopProfile := startProfile(o, r, kind, run)
 				before, _ := env.stats(ctx)
 				cpu0 := processCPU()
+				takeTaskCPU()
 				tp, err := r.run(ctx, r, env, kind, n)
+				taskCost := takeTaskCPU()
 				cpu1 := processCPU()
 				clientCPU := cpu1 - cpu0
 				after, _ := env.stats(ctx)
@@ -215,6 +220,9 @@ func commandSuite(ctx context.Context, o options, env *benchEnv, res *results) e
 				label := fmt.Sprintf("%s (concurrency %d)", r.anchor, r.conc(kind))
 				res.add(series{suite: suite, name: r.name, metric: "tasks/s", higher: true, note: label, n: n}, tp.drain)
 				res.add(series{suite: suite + "-enqueue", name: r.name, metric: "tasks/s", higher: true, note: label, n: n}, tp.enqueue)
+				if kind == kindCPU && !math.IsNaN(taskCost) {
+					res.add(series{suite: "cpu-taskcpu", name: r.name, metric: "task CPU µs", note: "the CPU task's own CPU time (its thread's clock) inside the system", n: n}, taskCost)
+				}
 				if adjacent > 0 {
 					res.add(series{suite: "cpu-share", name: r.name, metric: "% of ceiling", higher: true, note: label, n: n}, 100*tp.drain/adjacent)
 				}
