@@ -80,14 +80,14 @@ type BatchConfig struct {
 	AckBatch int
 }
 
-// WindowFor is the window for a worker running concurrency jobs at once: four times that (Celery's
-// default prefetch multiplier). A new message needs an XREADGROUP and the worker's job load before it
-// can run, so with two messages per slot a job of a millisecond or two left cores idle waiting for work
-// (measured: 48% of the compute ceiling for the benchmark's CPU task at 2 per slot); and four is still
-// few enough that slow jobs do not wait in one worker's window while another worker is idle. The worker
-// leaves the window when a build ends (LeaveWindow), so the window counts the commands waiting for or
-// in a build, not those being recorded and acknowledged.
-func WindowFor(concurrency int) int { return max(4*concurrency, 8) }
+// WindowFor is the window for a worker running concurrency jobs at once: the most it keeps in hand,
+// eight per build slot (at least 8). The worker leaves the window when a build ends (LeaveWindow), so the
+// window counts the commands waiting for or in a build, not those being recorded and acknowledged; and
+// it narrows the window to what its builds need (SetWindow, worker.prefetchPerSlot): a couple per slot
+// for long jobs, so they do not wait in one worker's window while another worker is idle, up to eight
+// for jobs of a millisecond or two, whose next commands must be read and loaded while cores run others
+// (measured on the benchmark's CPU task: 48% of the compute ceiling at 2 per slot, ~71% at 4, ~81% at 8).
+func WindowFor(concurrency int) int { return max(8*concurrency, 8) }
 
 func (c *BatchConfig) setDefaults() {
 	if c.OldestID == "" {
@@ -132,8 +132,33 @@ type BatchSubscriber struct {
 	log     watermill.LoggerAdapter
 	closing chan struct{}
 	wg      sync.WaitGroup
-	mu      sync.Mutex
-	closed  bool
+	// window is the window in force (SetWindow): at most cfg.Window, which is what 0 means.
+	window    atomic.Int64
+	mu        sync.Mutex
+	closed    bool
+	consumers []*consumer
+}
+
+// SetWindow narrows the window to n messages (at least 1; at most BatchConfig.Window, the window's
+// size, which n above it means) or widens it back. It takes effect as messages in hand are
+// acknowledged or leave the window: none is taken back. The worker sets it from how long its builds
+// take (worker.prefetch), so a worker keeps a few milliseconds of short jobs in hand but only a couple
+// of long ones, which other workers can take instead.
+func (s *BatchSubscriber) SetWindow(n int) {
+	s.window.Store(int64(min(max(n, 1), s.cfg.Window)))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.consumers {
+		c.resize()
+	}
+}
+
+// currentWindow is the window in force.
+func (s *BatchSubscriber) currentWindow() int {
+	if n := s.window.Load(); n > 0 {
+		return int(n)
+	}
+	return s.cfg.Window
 }
 
 // NewBatchSubscriber returns a batching subscriber of cfg.ConsumerGroup.
@@ -173,9 +198,11 @@ func (s *BatchSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *
 		fields: watermill.LogFields{"topic": topic, "consumer_group": s.cfg.ConsumerGroup,
 			"consumer": s.cfg.Consumer},
 	}
-	for range s.cfg.Window {
+	c.held = s.cfg.Window - s.currentWindow()
+	for range s.cfg.Window - c.held {
 		c.tokens <- struct{}{}
 	}
+	s.consumers = append(s.consumers, c)
 	s.wg.Add(1)
 	go c.run()
 	return c.out, nil
@@ -255,7 +282,11 @@ type consumer struct {
 	queue  chan *delivery
 	acks   chan ack
 	tokens chan struct{}
-	fields watermill.LogFields
+	// held counts the tokens kept out of the window while it is narrower than cfg.Window (SetWindow);
+	// tokens that come back while fewer are held than that go to held, not to tokens.
+	tokenMu sync.Mutex
+	held    int
+	fields  watermill.LogFields
 	// left counts the delivered messages that gave their token back early (LeaveWindow) and are not
 	// yet settled.
 	left atomic.Int64
@@ -340,9 +371,36 @@ func (c *consumer) gather(n int, d time.Duration) int {
 // readLinger bounds how long a read waits for more window slots when few are free (read).
 const readLinger = 2 * time.Millisecond
 
+// release gives n tokens back: to held while the window is narrower than that, else to the window.
 func (c *consumer) release(n int) {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	hold := c.cfg().Window - c.s.currentWindow()
 	for range n {
+		if c.held < hold {
+			c.held++
+		} else {
+			c.tokens <- struct{}{} // never blocks: no more than cfg.Window tokens exist
+		}
+	}
+}
+
+// resize brings held to the window in force: tokens held beyond it go back; tokens free in the window
+// are taken now, and the rest as messages in hand give theirs back (release).
+func (c *consumer) resize() {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	hold := c.cfg().Window - c.s.currentWindow()
+	for ; c.held > hold; c.held-- {
 		c.tokens <- struct{}{}
+	}
+	for c.held < hold {
+		select {
+		case <-c.tokens:
+			c.held++
+		default:
+			return
+		}
 	}
 }
 
@@ -355,7 +413,7 @@ func (c *consumer) read() {
 			return
 		}
 		n := 1 + c.more(cfg.Batch-1)
-		if want := min(cfg.Batch, cfg.Window/2); n < want {
+		if want := min(cfg.Batch, c.s.currentWindow()/2); n < want {
 			// Over half the window is taken, so the handlers have work in hand: rather than a read per
 			// message as slots come back one by one, wait a moment for half the window.
 			n += c.gather(want-n, readLinger)

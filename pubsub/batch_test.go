@@ -343,6 +343,53 @@ func TestBatchSubscriberWindow(t *testing.T) {
 	}
 }
 
+// TestBatchSubscriberSetWindow: a narrowed window delivers no more than its size, takes nothing back
+// when narrowed below what is in hand (it waits for acks), and widening it delivers more at once.
+func TestBatchSubscriberSetWindow(t *testing.T) {
+	t.Parallel()
+	e := newBatchEnv(t)
+	const topic, group = "jobs", "g"
+	pub := e.publisher()
+	defer pub.Close()
+	publishN(t, pub, topic, 40)
+	s := e.subscriber(pubsub.BatchConfig{ConsumerGroup: group, Consumer: "c", Batch: 100, Window: 8})
+	defer s.Close()
+	s.SetWindow(2) // before Subscribe: the first read already keeps to it
+	ch, err := s.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := func(why string) {
+		t.Helper()
+		select {
+		case m := <-ch:
+			t.Fatalf("message %s delivered %s", m.UUID, why)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	held := []*message.Message{receive(t, ch, 10*time.Second), receive(t, ch, 10*time.Second)}
+	none("beyond a window of 2")
+	held[0].Ack()
+	held = append(held[1:], receive(t, ch, 10*time.Second))
+	none("beyond a window of 2 after one ack")
+
+	s.SetWindow(100) // above the configured 8: the window is 8
+	for range 6 {
+		held = append(held, receive(t, ch, 10*time.Second))
+	}
+	none("beyond the configured window of 8")
+
+	s.SetWindow(1) // 8 in hand: none is taken back, and none comes until fewer than 1 are
+	for _, m := range held[1:] {
+		m.Ack()
+	}
+	none("with one in hand and a window of 1")
+	held[0].Ack()
+	m := receive(t, ch, 10*time.Second)
+	none("beyond a window of 1")
+	m.Ack()
+}
+
 // TestBatchSubscriberLeaveWindow: a message whose handler left the window gives its slot to a new
 // message before it is acked, yet stays pending in Redis until it is; at most another window's worth
 // may leave, so no more than twice the window is ever held unacknowledged; a message nacked after
