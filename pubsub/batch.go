@@ -142,7 +142,7 @@ type BatchSubscriber struct {
 // SetWindow narrows the window to n messages (at least 1; at most BatchConfig.Window, the window's
 // size, which n above it means) or widens it back. It takes effect as messages in hand are
 // acknowledged or leave the window: none is taken back. The worker sets it from how long its builds
-// take (worker.prefetch), so a worker keeps a few milliseconds of short jobs in hand but only a couple
+// take (worker.prefetchPerSlot), so a worker keeps a few milliseconds of short jobs in hand but only a couple
 // of long ones, which other workers can take instead.
 func (s *BatchSubscriber) SetWindow(n int) {
 	s.window.Store(int64(min(max(n, 1), s.cfg.Window)))

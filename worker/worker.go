@@ -131,12 +131,12 @@ func (w *Worker) observeBuild(d time.Duration) {
 		return
 	}
 	w.buildMu.Lock()
+	defer w.buildMu.Unlock()
 	if w.buildAvg == 0 {
 		w.buildAvg = d
 	} else {
 		w.buildAvg += (d - w.buildAvg) / 8
 	}
-	defer w.buildMu.Unlock()
 	if n := max(w.cfg.Concurrency, 1) * prefetchPerSlot(w.buildAvg); n != w.window {
 		w.window = n
 		for _, ws := range w.windows {
