@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"math"
 	"runtime"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/dispatch"

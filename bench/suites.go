@@ -1,11 +1,8 @@
 package main
 
 import (
-	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"context"
 	"fmt"
-	"github.com/cns-dev/cns/proto/gen/cns/v1/cnsv1connect"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -16,10 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cns-dev/cns"
 	cnsv1 "github.com/cns-dev/cns/proto/gen/cns/v1"
+	"github.com/cns-dev/cns/proto/gen/cns/v1/cnsv1connect"
 	redisstore "github.com/cns-dev/cns/store/redis"
 	"github.com/cns-dev/cns/store/storetest"
 	"github.com/cns-dev/cns/vector"
