@@ -102,6 +102,10 @@ type token struct {
 	num    bool
 	pos    int
 	lemmas []wordnet.Lemma
+	// What related reads of the lemmas, computed once per word: their synsets and their ancestors
+	// (wordnet.Lexicon.Concepts), and the built-in antonyms of the stem.
+	concepts, ancestors []int32
+	antStems            []string
 }
 
 // sentence is the analysis of one text.
@@ -114,6 +118,52 @@ type sentence struct {
 	nums    []string
 	units   []string
 	sif     []float32
+	// Computed on first use (features): a sentence of a batch is compared with many others.
+	fin     []float32          // sif after common-component removal
+	words   map[string]bool    // token texts
+	stems   map[string]bool    // content-token stems
+	bigrams map[[2]string]bool // content-stem bigrams
+}
+
+// memo is what the pairs of one batch share (NLI.ClassifyBatch): each distinct text is split and
+// analysed once, and a sentence's sets, bigrams and finished SIF vector are computed once. An ingested
+// document is the premise of every claim drawn from it, and its sentences were analysed once per claim.
+// (Keeping the word matches of a batch too was measured and dropped: the pairs of words of a document's
+// claims against its sentences rarely repeat, so storing them cost more than it saved.) Not safe for
+// concurrent use.
+type memo struct {
+	splits    map[string][]string
+	sentences map[string]*sentence
+}
+
+func newMemo() *memo {
+	return &memo{splits: map[string][]string{}, sentences: map[string]*sentence{}}
+}
+
+// split is SplitSentences(premise, maxSentences), from m when it has it (m may be nil).
+func (m *memo) split(premise string) []string {
+	if m == nil {
+		return SplitSentences(premise, maxSentences)
+	}
+	s, ok := m.splits[premise]
+	if !ok {
+		s = SplitSentences(premise, maxSentences)
+		m.splits[premise] = s
+	}
+	return s
+}
+
+// analyzeIn is analyze(text), from m when it has it (m may be nil).
+func (r *Resources) analyzeIn(text string, m *memo) *sentence {
+	if m == nil {
+		return r.analyze(text)
+	}
+	if s, ok := m.sentences[text]; ok {
+		return s
+	}
+	s := r.analyze(text)
+	m.sentences[text] = s
+	return s
 }
 
 func (r *Resources) analyze(text string) *sentence {
@@ -159,8 +209,13 @@ func (r *Resources) analyze(text string) *sentence {
 		} else if unitWords[w] {
 			s.units = append(s.units, w)
 		}
-		if !t.num && r.Lexicon != nil {
-			t.lemmas = r.Lexicon.Base(nil, w)
+		if !t.num {
+			t.antStems = nlp.AntonymStems(t.stem)
+			if r.Lexicon != nil {
+				t.lemmas = r.Lexicon.Base(nil, w)
+				t.concepts = r.Lexicon.Concepts(t.lemmas)
+				t.ancestors = r.Lexicon.Ancestors(t.lemmas)
+			}
 		}
 		s.content = append(s.content, i)
 	}
@@ -191,7 +246,7 @@ func (r *Resources) related(h, p *token) (rel int, ant bool) {
 		}
 	}
 	if !h.num && !p.num {
-		for _, a := range nlp.AntonymStems(h.stem) {
+		for _, a := range h.antStems {
 			if a == p.stem {
 				ant = true
 			}
@@ -203,31 +258,60 @@ func (r *Resources) related(h, p *token) (rel int, ant bool) {
 	if lex == nil {
 		return relNone, ant
 	}
+	// Synonyms and antonyms, pair of lemmas after pair: the first synonymous pair ends the search with
+	// the antonyms read until then. Most words share no synset, which the words' concepts tell at once.
+	synonyms := wordnet.Intersect(h.concepts, p.concepts)
 	for _, a := range h.lemmas {
 		for _, b := range p.lemmas {
 			if !ant && lex.Antonym(a, b) {
 				ant = true
 			}
-			if lex.Synonym(a, b) {
+			if synonyms && lex.Synonym(a, b) {
 				return relSyn, ant
 			}
 		}
 	}
-	for _, a := range h.lemmas {
-		for _, b := range p.lemmas {
-			if lex.Hypernym(a, b) {
-				return relHyper, ant
-			}
-		}
+	// Hypernym(a, b) for some lemma a of h and b of p, and then the other way round.
+	if wordnet.Intersect(h.concepts, p.ancestors) {
+		return relHyper, ant
 	}
-	for _, a := range h.lemmas {
-		for _, b := range p.lemmas {
-			if lex.Hypernym(b, a) {
-				return relHypo, ant
-			}
-		}
+	if wordnet.Intersect(p.concepts, h.ancestors) {
+		return relHypo, ant
 	}
 	return relNone, ant
+}
+
+// match is how well a premise word matches a hypothesis word: the similarity s (exact 1, synonym .95,
+// hypernym .9, hyponym .7, else the GloVe cosine, at most .3 between numbers; at most .5 when opposed),
+// the WordNet relation, and whether the words are opposed.
+type match struct {
+	s   float64
+	rel int
+	ant bool
+}
+
+func (r *Resources) match(h, p *token) match {
+	rel, ant := r.related(h, p)
+	var s float64
+	switch rel {
+	case relExact:
+		s = 1
+	case relSyn:
+		s = 0.95
+	case relHyper:
+		s = 0.9
+	case relHypo:
+		s = 0.7
+	default:
+		s = r.cosine(h, p)
+		if h.num || p.num {
+			s = math.Min(s, 0.3) // different numbers are not the same quantity however close
+		}
+	}
+	if ant {
+		s = math.Min(s, 0.5)
+	}
+	return match{s, rel, ant}
 }
 
 func (r *Resources) cosine(h, p *token) float64 {
@@ -259,29 +343,10 @@ func (r *Resources) features(p, h *sentence, out []float64) {
 		wTot += w
 		best, bestRel, bestPP, isAnt := 0.0, relNone, -1, false
 		for j, pi := range p.content {
-			pt := &p.toks[pi]
-			rel, ant := r.related(ht, pt)
-			if ant {
+			x := r.match(ht, &p.toks[pi])
+			s, rel := x.s, x.rel
+			if x.ant {
 				isAnt = true
-			}
-			var s float64
-			switch rel {
-			case relExact:
-				s = 1
-			case relSyn:
-				s = 0.95
-			case relHyper:
-				s = 0.9
-			case relHypo:
-				s = 0.7
-			default:
-				s = r.cosine(ht, pt)
-				if ht.num || pt.num {
-					s = math.Min(s, 0.3) // different numbers are not the same quantity however close
-				}
-			}
-			if ant {
-				s = math.Min(s, 0.5)
 			}
 			if s > best || (s == best && rel > bestRel) {
 				best, bestRel, bestPP = s, rel, pi
@@ -439,20 +504,7 @@ func contains(xs []string, x string) bool {
 }
 
 func jaccard(p, h *sentence, content bool) float64 {
-	set := func(s *sentence) map[string]bool {
-		m := map[string]bool{}
-		for _, t := range s.toks {
-			if content {
-				if t.kind == kContent {
-					m[t.stem] = true
-				}
-			} else {
-				m[t.text] = true
-			}
-		}
-		return m
-	}
-	a, b := set(p), set(h)
+	a, b := p.set(content), h.set(content)
 	if len(a)+len(b) == 0 {
 		return 0
 	}
@@ -465,17 +517,45 @@ func jaccard(p, h *sentence, content bool) float64 {
 	return float64(inter) / float64(len(a)+len(b)-inter)
 }
 
+// set returns the sentence's content stems (content) or token texts, computed once.
+func (s *sentence) set(content bool) map[string]bool {
+	if content && s.stems != nil {
+		return s.stems
+	}
+	if !content && s.words != nil {
+		return s.words
+	}
+	m := map[string]bool{}
+	for _, t := range s.toks {
+		if content {
+			if t.kind == kContent {
+				m[t.stem] = true
+			}
+		} else {
+			m[t.text] = true
+		}
+	}
+	if content {
+		s.stems = m
+	} else {
+		s.words = m
+	}
+	return m
+}
+
 func bigramCov(p, h *sentence) float64 {
 	if len(h.content) < 2 {
 		return 0
 	}
-	pb := map[[2]string]bool{}
-	for i := 1; i < len(p.content); i++ {
-		pb[[2]string{p.toks[p.content[i-1]].stem, p.toks[p.content[i]].stem}] = true
+	if p.bigrams == nil {
+		p.bigrams = make(map[[2]string]bool, len(p.content))
+		for i := 1; i < len(p.content); i++ {
+			p.bigrams[[2]string{p.toks[p.content[i-1]].stem, p.toks[p.content[i]].stem}] = true
+		}
 	}
 	n := 0
 	for i := 1; i < len(h.content); i++ {
-		if pb[[2]string{h.toks[h.content[i-1]].stem, h.toks[h.content[i]].stem}] {
+		if p.bigrams[[2]string{h.toks[h.content[i-1]].stem, h.toks[h.content[i]].stem}] {
 			n++
 		}
 	}
@@ -484,7 +564,13 @@ func bigramCov(p, h *sentence) float64 {
 
 // sifCos is the cosine of the two SIF sentence vectors after common-component removal.
 func (r *Resources) sifCos(p, h *sentence) float64 {
-	a := r.SIF.Finish(append([]float32(nil), p.sif...))
-	b := r.SIF.Finish(append([]float32(nil), h.sif...))
-	return float64(glove.Dot(a, b))
+	return float64(glove.Dot(r.finished(p), r.finished(h)))
+}
+
+// finished is s's SIF vector after common-component removal, computed once.
+func (r *Resources) finished(s *sentence) []float32 {
+	if s.fin == nil {
+		s.fin = r.SIF.Finish(append([]float32(nil), s.sif...))
+	}
+	return s.fin
 }

@@ -174,3 +174,56 @@ func TestSplitSentences(t *testing.T) {
 		t.Errorf("SplitSentences = %q, want %q", got, want)
 	}
 }
+
+// TestClassifyBatchIsClassify: a batch shares analyses and word matches between its pairs, and must
+// give every pair exactly what Classify gives it alone — whatever the pairs share (a document against
+// each claim drawn from it, a hypothesis repeated, the same sentence as premise and hypothesis, numbers,
+// negations and opposed words); a bad pair fails the batch naming the pair.
+func TestClassifyBatchIsClassify(t *testing.T) {
+	res := resources(t)
+	m, err := nlimodel.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := nlimodel.New(res, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := "The drug increases risk in 20 percent of mice. The man is not playing a guitar. " +
+		"It is hot, and the dog is playing. A cat is icy (n = 5). The woman is playing."
+	hyps := []string{"The drug decreases risk", "The man is playing a guitar", "The animal is playing",
+		"Risk rose by 50 percent", "It is cold", "The drug reduces cancer risk", "The man is playing a guitar"}
+	var premises, hypotheses []string
+	for _, h := range hyps {
+		premises, hypotheses = append(premises, doc), append(hypotheses, h)
+	}
+	for _, f := range fixture {
+		premises, hypotheses = append(premises, f.p), append(hypotheses, f.h)
+		premises, hypotheses = append(premises, f.h), append(hypotheses, f.p)
+	}
+	ctx := context.Background()
+	got, err := n.ClassifyBatch(ctx, premises, hypotheses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(premises) {
+		t.Fatalf("%d results for %d pairs", len(got), len(premises))
+	}
+	for i := range premises {
+		want, err := n.Classify(ctx, premises[i], hypotheses[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[i] != want {
+			t.Errorf("pair %d (%q ⊨ %q): batch %+v, alone %+v", i, premises[i], hypotheses[i], got[i], want)
+		}
+	}
+
+	_, err = n.ClassifyBatch(ctx, []string{doc, doc, "x"}, []string{"It is cold", "  ", "It is cold"})
+	if cns.ErrorCode(err) != cns.EINVALID || !strings.Contains(err.Error(), "pair 1") {
+		t.Errorf("a blank hypothesis in a batch: %v, want EINVALID naming pair 1", err)
+	}
+	if _, err := n.ClassifyBatch(ctx, []string{doc}, nil); cns.ErrorCode(err) != cns.EINVALID {
+		t.Errorf("1 premise for 0 hypotheses: %v", err)
+	}
+}

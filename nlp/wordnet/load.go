@@ -36,14 +36,14 @@ type Lexicon struct {
 	lemmas    []string
 	lemmaSyn  [][]int32 // lemma → synsets, sorted
 	lemmaPOS  []uint8   // lemma → bit set of parts of speech
-	antonyms  map[uint64]struct{}
+	antonyms  [][]int32 // lemma → its antonym lemmas, sorted (most lemmas have none: Antonym costs nothing for them)
 	exc       map[string][]exception
 	ancestors []atomic.Pointer[[]int32] // lemma → sorted synsets reachable by ≤ maxHypernymDepth hypernym steps
 }
 
 // Load reads the files Convert wrote into dir. Every inconsistency is an error naming the file and line.
 func Load(dir string) (*Lexicon, error) {
-	l := &Lexicon{lemmaID: map[string]int32{}, antonyms: map[uint64]struct{}{}, exc: map[string][]exception{}}
+	l := &Lexicon{lemmaID: map[string]int32{}, exc: map[string][]exception{}}
 	path := filepath.Join(dir, SynsetsFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -82,15 +82,26 @@ func Load(dir string) (*Lexicon, error) {
 	l.ancestors = make([]atomic.Pointer[[]int32], len(l.lemmas))
 
 	path = filepath.Join(dir, AntonymsFile)
+	var pairs [][2]int32
 	if err := eachLine(path, func(n int, f [][]byte) error {
 		if len(f) != 2 {
 			return fmt.Errorf("want \"a<TAB>b\"")
 		}
-		a, b := l.intern(string(f[0])), l.intern(string(f[1]))
-		l.antonyms[pairKey(a, b)] = struct{}{}
+		pairs = append(pairs, [2]int32{l.intern(string(f[0])), l.intern(string(f[1]))})
 		return nil
 	}); err != nil {
 		return nil, err
+	}
+	l.antonyms = make([][]int32, len(l.lemmas))
+	for _, p := range pairs {
+		l.antonyms[p[0]] = append(l.antonyms[p[0]], p[1])
+		l.antonyms[p[1]] = append(l.antonyms[p[1]], p[0])
+	}
+	for i, a := range l.antonyms {
+		if len(a) > 1 {
+			slices.Sort(a)
+			l.antonyms[i] = slices.Compact(a)
+		}
 	}
 	// Antonym lemmas that are in no synset were interned above; give them empty slots.
 	for len(l.lemmaSyn) < len(l.lemmas) {
@@ -170,13 +181,6 @@ func posBit(pos byte) uint8 {
 	return 0
 }
 
-func pairKey(a, b int32) uint64 {
-	if b < a {
-		a, b = b, a
-	}
-	return uint64(uint32(a))<<32 | uint64(uint32(b))
-}
-
 // Synsets is the number of synsets; Lemmas the number of distinct lemmas.
 func (l *Lexicon) Synsets() int { return len(l.synsets) }
 
@@ -249,7 +253,7 @@ func (l *Lexicon) Synonym(a, b Lemma) bool {
 
 // Antonym reports whether two lemmas are WordNet antonyms (directly, or through an adjective cluster).
 func (l *Lexicon) Antonym(a, b Lemma) bool {
-	_, ok := l.antonyms[pairKey(a, b)]
+	_, ok := slices.BinarySearch(l.antonyms[a], b)
 	return ok
 }
 
@@ -264,6 +268,62 @@ func (l *Lexicon) Hypernym(general, specific Lemma) bool {
 	for _, s := range l.lemmaSyn[general] {
 		if _, ok := slices.BinarySearch(anc, s); ok {
 			return true
+		}
+	}
+	return false
+}
+
+// Concepts returns the sorted union of the synsets of lemmas, and Ancestors the sorted union of their
+// ancestors (as Hypernym reads them): for words compared with many others, Hypernym(a, b) over every
+// a of one word's lemmas and b of the other's is Intersect(Concepts(as), Ancestors(bs)), computed once
+// per word instead of once per pair of lemmas.
+func (l *Lexicon) Concepts(lemmas []Lemma) []int32 {
+	return union(lemmas, func(id Lemma) []int32 { return l.lemmaSyn[id] })
+}
+
+// Ancestors: see Concepts.
+func (l *Lexicon) Ancestors(lemmas []Lemma) []int32 { return union(lemmas, l.ancestorsOf) }
+
+func union(lemmas []Lemma, of func(Lemma) []int32) []int32 {
+	switch len(lemmas) {
+	case 0:
+		return nil
+	case 1:
+		return of(lemmas[0]) // sorted already; shared, read-only
+	}
+	var out []int32
+	for _, id := range lemmas {
+		out = append(out, of(id)...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Intersect reports whether two sorted sets share an element.
+func Intersect(a, b []int32) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(a) == 0 {
+		return false
+	}
+	if len(b) > 8*len(a) {
+		for _, x := range a {
+			if _, ok := slices.BinarySearch(b, x); ok {
+				return true
+			}
+		}
+		return false
+	}
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] == b[j]:
+			return true
+		case a[i] < b[j]:
+			i++
+		default:
+			j++
 		}
 	}
 	return false

@@ -82,3 +82,42 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("Convert without data.verb succeeded")
 	}
 }
+
+// TestConceptSets: Intersect(Concepts(as), Ancestors(bs)) is Hypernym over every pair of lemmas, and
+// Intersect(Concepts(as), Concepts(bs)) is Synonym over every pair (what the NLI features read once per
+// word instead of once per pair).
+func TestConceptSets(t *testing.T) {
+	l := load(t)
+	words := []string{"dog", "animal", "cat", "man", "person", "instrument", "decrease", "lessen", "increase", "hot", "icy", "play", "mouse"}
+	var all []wordnet.Lemma
+	for _, w := range words {
+		all = append(all, l.Base(nil, w)...)
+	}
+	sets := [][]wordnet.Lemma{nil}
+	for i := range all {
+		sets = append(sets, all[i:i+1])
+		if i+2 <= len(all) {
+			sets = append(sets, all[i:i+2])
+		}
+	}
+	for _, as := range sets {
+		for _, bs := range sets {
+			hyper, syn := false, false
+			for _, a := range as {
+				for _, b := range bs {
+					hyper = hyper || l.Hypernym(a, b)
+					syn = syn || l.Synonym(a, b)
+				}
+			}
+			if got := wordnet.Intersect(l.Concepts(as), l.Ancestors(bs)); got != hyper {
+				t.Errorf("concepts of %v ∩ ancestors of %v = %v, Hypernym over the pairs %v", as, bs, got, hyper)
+			}
+			if got := wordnet.Intersect(l.Concepts(as), l.Concepts(bs)); got != syn {
+				t.Errorf("concepts of %v ∩ concepts of %v = %v, Synonym over the pairs %v", as, bs, got, syn)
+			}
+		}
+	}
+	if wordnet.Intersect([]int32{1, 5, 9}, []int32{2, 4, 6, 8, 10}) || !wordnet.Intersect([]int32{9}, []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}) {
+		t.Error("Intersect of sorted sets wrong")
+	}
+}
