@@ -51,7 +51,7 @@ func main() {
 	flag.IntVar(&o.celeryN, "celery-n", 5_000, "no-op tasks per run (Celery)")
 	flag.IntVar(&o.cpuN, "cpu-n", 2_000, "CPU tasks per run (Celery: half)")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "CNS worker concurrency for the no-op commands")
-	flag.IntVar(&o.docs, "docs", 300, "documents per end-to-end ingest run")
+	flag.IntVar(&o.docs, "docs", 1000, "documents per end-to-end ingest run")
 	flag.StringVar(&o.profileDir, "profile", "", "write CPU profiles of the CNS worker drains here (pprof)")
 	flag.StringVar(&o.systems, "systems", "", "only these command-suite systems (comma-separated names; '' = all)")
 	flag.Parse()

@@ -137,7 +137,7 @@ func (r *results) write(out, svgDir string) error {
 	}
 	if ss := r.suite("ingest"); len(ss) > 0 {
 		p("## End-to-end ingest\n\n")
-		p("IngestDocument over gRPC (h2c) with 16 concurrent clients until every job succeeded: parsing, claim extraction, embeddings, the three critics, the store. Processes are the real `cns` binary.\n\n")
+		p("IngestDocument over gRPC (h2c) with 16 concurrent clients until every job succeeded: parsing, claim extraction, embeddings, the three critics, the store. Processes are the real `cns` binary. Docs/s counts from the first call to the last job's own finished_at; the harness polls each job every 50 ms meanwhile (polled every 5 ms, its GetJob calls took ~0.3 of a core from the workers).\n\n")
 		p("%s\n", table(ss, func(s *series) string { return s.note }, "what"))
 		p("![ingest docs/s](%s)\n\n", filepath.Join(rel, "ingest.svg"))
 		if err := writeChart(filepath.Join(svgDir, "ingest.svg"), "Documents/s end to end (bar = median, line = min–max)", ss, false); err != nil {
