@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -334,7 +335,8 @@ func (m *Main) Open(ctx context.Context) error {
 	addr := c.Addr
 	if m.mode() == ModeWorker {
 		addr = c.Worker.Addr
-		mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker()))
+		// Not compressed: connect-go would gzip even this few-byte answer for any client accepting gzip.
+		mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(), connect.WithCompressMinBytes(16<<10)))
 	} else if err := m.mountAPI(mux); err != nil {
 		return err
 	}
