@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -87,6 +88,31 @@ func (p *proc) output() string {
 	defer p.mu.Unlock()
 	return tail(p.out.String(), 3000)
 }
+
+// cpu is the process's CPU time so far in seconds (user + system of all its threads, /proc/PID/stat),
+// or NaN when it cannot be read.
+func (p *proc) cpu() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return math.NaN()
+	}
+	// The fields after the command name, which is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return math.NaN()
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return math.NaN()
+	}
+	return (utime + stime) / userHZ
+}
+
+// userHZ is the unit of /proc's CPU times: USER_HZ, 100 in Linux's user-space ABI on every architecture
+// this runs on.
+const userHZ = 100
 
 // rss is the process's resident memory in bytes (VmRSS).
 func (p *proc) rss() (int64, error) {

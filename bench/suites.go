@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -54,9 +55,11 @@ func ingestSuite(ctx context.Context, o options, env *benchEnv, res *results) er
 		tok, err := waitFile(filepath.Join(dir, "dev.token"))
 		if err == nil {
 			var rate float64
+			m := startCPU(ctx, env, nil, []*proc{dev})
 			if _, rate, err = ingestAll(ctx, narrativeClient(dev.addr), tok, docs); err == nil {
 				res.add(series{suite: "ingest", name: "cns dev", metric: "docs/s", higher: true, n: len(docs),
 					note: "one process: API, bolt store, in-process bus, worker (concurrency 2)"}, rate)
+				m.stop(ctx, len(docs)).add(res, "cns dev", len(docs))
 				logf("  cns dev                    %7.1f docs/s", rate)
 			}
 		}
@@ -72,12 +75,13 @@ func ingestSuite(ctx context.Context, o options, env *benchEnv, res *results) er
 				if err := env.flush(ctx); err != nil {
 					return err
 				}
-				rate, err := ingestRedis(ctx, env, []string{nlpEnv, fmt.Sprintf("CNS_WORKER_CONCURRENCY=%d", conc)}, workers, docs)
+				rate, cpu, err := ingestRedis(ctx, env, []string{nlpEnv, fmt.Sprintf("CNS_WORKER_CONCURRENCY=%d", conc)}, workers, docs)
 				if err != nil {
 					return fmt.Errorf("redis with %d workers: %w", workers, err)
 				}
 				res.add(series{suite: "ingest", name: ingestName(workers, conc), metric: "docs/s", higher: true, n: len(docs),
 					note: fmt.Sprintf("separate processes on one Redis; each worker concurrency %d", conc)}, rate)
+				cpu.add(res, ingestName(workers, conc), len(docs))
 				logf("  %-28s %7.1f docs/s", ingestName(workers, conc), rate)
 			}
 		}
@@ -94,26 +98,84 @@ func ingestName(workers, conc int) string {
 	return fmt.Sprintf("cns serve + %d worker × c%d", workers, conc)
 }
 
-func ingestRedis(ctx context.Context, env *benchEnv, extraEnv []string, workers int, docs []string) (float64, error) {
+func ingestRedis(ctx context.Context, env *benchEnv, extraEnv []string, workers int, docs []string) (float64, ingestCPU, error) {
 	e := redisEnv(env, extraEnv...)
 	api, err := startCNS(ctx, e, "serve", "--instance", "api")
 	if err != nil {
-		return 0, err
+		return 0, ingestCPU{}, err
 	}
 	defer api.stop()
+	var ws []*proc
 	for i := range workers {
 		w, err := startCNS(ctx, e, "worker", "--instance", fmt.Sprint("w", i))
 		if err != nil {
-			return 0, err
+			return 0, ingestCPU{}, err
 		}
 		defer w.stop()
+		ws = append(ws, w)
 	}
 	tok, err := serveToken()
 	if err != nil {
-		return 0, err
+		return 0, ingestCPU{}, err
 	}
+	m := startCPU(ctx, env, api, ws)
 	_, rate, err := ingestAll(ctx, narrativeClient(api.addr), tok, docs)
-	return rate, err
+	if err != nil {
+		return 0, ingestCPU{}, err
+	}
+	return rate, m.stop(ctx, len(docs)), nil
+}
+
+// ingestCPU is what one ingest run cost each part of the machine, in CPU ms per document: the worker
+// processes together (for cns dev, its one process), the API process, Redis and this harness (the
+// clients and their polling). NaN for a part the run did not have.
+type ingestCPU struct{ workers, api, redis, harness float64 }
+
+// cpuMeter reads the parts' CPU times at the start of an ingest run (startCPU) and at its end (stop).
+type cpuMeter struct {
+	env     *benchEnv
+	api     *proc
+	workers []*proc
+	at      [4]float64
+}
+
+func startCPU(ctx context.Context, env *benchEnv, api *proc, workers []*proc) *cpuMeter {
+	m := &cpuMeter{env: env, api: api, workers: workers}
+	m.at = m.read(ctx)
+	return m
+}
+
+func (m *cpuMeter) read(ctx context.Context) [4]float64 {
+	var w float64
+	for _, p := range m.workers {
+		w += p.cpu()
+	}
+	a, r := math.NaN(), math.NaN()
+	if m.api != nil {
+		a = m.api.cpu()
+		if st, err := m.env.stats(ctx); err == nil {
+			r = st.cpu
+		}
+	}
+	return [4]float64{w, a, r, processCPU()}
+}
+
+func (m *cpuMeter) stop(ctx context.Context, docs int) ingestCPU {
+	now := m.read(ctx)
+	per := func(i int) float64 { return 1e3 * (now[i] - m.at[i]) / float64(docs) }
+	return ingestCPU{workers: per(0), api: per(1), redis: per(2), harness: per(3)}
+}
+
+// add records the parts measured as series of the ingest-cpu suite.
+func (c ingestCPU) add(res *results, name string, docs int) {
+	for _, p := range []struct {
+		metric string
+		v      float64
+	}{{"workers CPU ms/doc", c.workers}, {"API CPU ms/doc", c.api}, {"Redis CPU ms/doc", c.redis}, {"harness CPU ms/doc", c.harness}} {
+		if !math.IsNaN(p.v) {
+			res.add(series{suite: "ingest-cpu", name: name, metric: p.metric, n: docs}, p.v)
+		}
+	}
 }
 
 func waitFile(path string) (string, error) {

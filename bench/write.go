@@ -139,6 +139,9 @@ func (r *results) write(out, svgDir string) error {
 		p("## End-to-end ingest\n\n")
 		p("IngestDocument over gRPC (h2c) with 16 concurrent clients until every job succeeded: parsing, claim extraction, embeddings, the three critics, the store. Processes are the real `cns` binary. Docs/s counts from the first call to the last job's own finished_at; the harness polls each job every 50 ms meanwhile (polled every 5 ms, its GetJob calls took ~0.3 of a core from the workers).\n\n")
 		p("%s\n", table(ss, func(s *series) string { return s.note }, "what"))
+		if cs := r.suite("ingest-cpu"); len(cs) > 0 {
+			p("Where the machine's CPU went per document over the same runs (user + system time of each process, in ms; for cns dev the one process is API, store and worker; the harness is this benchmark's clients and their polling). The machine has 2,000 ms of CPU a second, so docs/s × the sum is how busy it was:\n\n%s\n", table(cs, nil, ""))
+		}
 		p("![ingest docs/s](%s)\n\n", filepath.Join(rel, "ingest.svg"))
 		if err := writeChart(filepath.Join(svgDir, "ingest.svg"), "Documents/s end to end (bar = median, line = min–max)", ss, false); err != nil {
 			return err
@@ -345,6 +348,16 @@ func (r *results) writeBounds(b *strings.Builder) {
 		l := fmt.Sprintf("**Ingest scaling.** At concurrency 2, 1 → 2 workers gave %s: ingest is CPU-bound (NLP and critics) and one worker at concurrency 2 can already use both cores of this machine, so a second worker adds a process, not a core.", ratio(two, one))
 		if one1, two1 := med("ingest", "cns serve + 1 worker × c1", "docs/s"), med("ingest", "cns serve + 2 worker × c1", "docs/s"); !math.IsNaN(two1) {
 			l += fmt.Sprintf(" With one core's worth per worker (concurrency 1), 1 → 2 workers gave %s; what is missing to 2× is the API process, Redis and the load generator, which share the same 2 cores.", ratio(two1, one1))
+			n2 := "cns serve + 2 worker × c1"
+			if w, a, rd, h := med("ingest-cpu", n2, "workers CPU ms/doc"), med("ingest-cpu", n2, "API CPU ms/doc"), med("ingest-cpu", n2, "Redis CPU ms/doc"), med("ingest-cpu", n2, "harness CPU ms/doc"); !math.IsNaN(w + a + rd + h) {
+				sum := w + a + rd + h
+				l += fmt.Sprintf(" Per document with 2 workers the workers took %.1f ms of CPU, the API %.1f, Redis %.1f and the harness %.1f — %.1f ms in all, so the 2 cores (2,000 ms a second) bound it at %s docs/s (%.0f%% of that measured)",
+					w, a, rd, h, sum, fmtNum(2000/sum), 100*two1*sum/2000)
+				if w1 := med("ingest-cpu", "cns serve + 1 worker × c1", "workers CPU ms/doc"); !math.IsNaN(w1) {
+					l += fmt.Sprintf(", while one worker is bound by its own core at %s docs/s (%.1f ms a document): the two bounds give %s", fmtNum(1000/w1), w1, ratio(2000/sum, 1000/w1))
+				}
+				l += "."
+			}
 		}
 		lines = append(lines, l)
 	}
