@@ -175,7 +175,14 @@ type sentence struct {
 type memo struct {
 	splits    map[string][]string
 	sentences map[string]*sentence
+	held      int // tokens of the sentences kept
 }
+
+// memoTokens bounds the tokens a memo keeps (each up to ~600 bytes with its concept signature): a batch
+// is one SNO, and an SNO at the request limits (256 evidence items of 64 KB) would otherwise hold
+// hundreds of MB of analyses until its grounding ends. Past it, texts are analysed afresh as Classify
+// does. An ingested 2 KB document with its claims keeps under 2,000.
+var memoTokens = 1 << 16
 
 func newMemo() *memo {
 	return &memo{splits: map[string][]string{}, sentences: map[string]*sentence{}}
@@ -203,7 +210,10 @@ func (r *Resources) analyzeIn(text string, m *memo) *sentence {
 		return s
 	}
 	s := r.analyze(text)
-	m.sentences[text] = s
+	if m.held+len(s.toks) <= memoTokens {
+		m.sentences[text] = s
+		m.held += len(s.toks)
+	}
 	return s
 }
 

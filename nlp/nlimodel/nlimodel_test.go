@@ -202,20 +202,26 @@ func TestClassifyBatchIsClassify(t *testing.T) {
 		premises, hypotheses = append(premises, f.h), append(hypotheses, f.p)
 	}
 	ctx := context.Background()
-	got, err := n.ClassifyBatch(ctx, premises, hypotheses)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(premises) {
-		t.Fatalf("%d results for %d pairs", len(got), len(premises))
-	}
-	for i := range premises {
-		want, err := n.Classify(ctx, premises[i], hypotheses[i])
+	// With the memo's budget as it is, and so small that most texts are analysed afresh.
+	for _, budget := range []int{0, 40} {
+		if budget > 0 {
+			defer nlimodel.SetMemoTokens(budget)()
+		}
+		got, err := n.ClassifyBatch(ctx, premises, hypotheses)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got[i] != want {
-			t.Errorf("pair %d (%q ⊨ %q): batch %+v, alone %+v", i, premises[i], hypotheses[i], got[i], want)
+		if len(got) != len(premises) {
+			t.Fatalf("%d results for %d pairs", len(got), len(premises))
+		}
+		for i := range premises {
+			want, err := n.Classify(ctx, premises[i], hypotheses[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[i] != want {
+				t.Errorf("memo budget %d, pair %d (%q ⊨ %q): batch %+v, alone %+v", budget, i, premises[i], hypotheses[i], got[i], want)
+			}
 		}
 	}
 
