@@ -233,22 +233,7 @@ func (l *Lexicon) LemmaString(id Lemma) string { return l.lemmas[id] }
 
 // Synonym reports whether two lemmas share a synset.
 func (l *Lexicon) Synonym(a, b Lemma) bool {
-	if a == b {
-		return true
-	}
-	sa, sb := l.lemmaSyn[a], l.lemmaSyn[b]
-	i, j := 0, 0
-	for i < len(sa) && j < len(sb) {
-		switch {
-		case sa[i] == sb[j]:
-			return true
-		case sa[i] < sb[j]:
-			i++
-		default:
-			j++
-		}
-	}
-	return false
+	return a == b || Intersect(l.lemmaSyn[a], l.lemmaSyn[b])
 }
 
 // Antonym reports whether two lemmas are WordNet antonyms (directly, or through an adjective cluster).
