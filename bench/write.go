@@ -351,7 +351,7 @@ func (r *results) writeBounds(b *strings.Builder) {
 			n2 := "cns serve + 2 worker × c1"
 			if w, a, rd, h := med("ingest-cpu", n2, "workers CPU ms/doc"), med("ingest-cpu", n2, "API CPU ms/doc"), med("ingest-cpu", n2, "Redis CPU ms/doc"), med("ingest-cpu", n2, "harness CPU ms/doc"); !math.IsNaN(w + a + rd + h) {
 				sum := w + a + rd + h
-				l += fmt.Sprintf(" Per document with 2 workers the workers took %.1f ms of CPU, the API %.1f, Redis %.1f and the harness %.1f — %.1f ms in all, so the 2 cores (2,000 ms a second) bound it at %s docs/s (%.0f%% of that measured)",
+				l += fmt.Sprintf(" Per document with 2 workers the workers took %.1f ms of CPU, the API %.1f, Redis %.1f and the harness %.1f — %.1f ms in all, so the 2 cores (2,000 ms a second) bound it at %s docs/s, of which %.0f%% was reached",
 					w, a, rd, h, sum, fmtNum(2000/sum), 100*two1*sum/2000)
 				if w1 := med("ingest-cpu", "cns serve + 1 worker × c1", "workers CPU ms/doc"); !math.IsNaN(w1) {
 					l += fmt.Sprintf(", while one worker is bound by its own core at %s docs/s (%.1f ms a document): the two bounds give %s", fmtNum(1000/w1), w1, ratio(2000/sum, 1000/w1))
