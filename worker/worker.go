@@ -68,6 +68,9 @@ type Worker struct {
 	OnDeadLetter func(dl *cns.DeadLetter)
 	// AfterStore, if set, runs after a job's SNO is stored (the operational loop, see PairLoop).
 	AfterStore func(ctx context.Context, sno *cns.SNO)
+	// Origin, if set, is this process's instance name, carried by the SNO announcements so that this
+	// process's own index sync skips SNOs its engine observed already (indexsync.Register).
+	Origin string
 }
 
 // New returns a worker. When the store implements cns.BatchJobStore, the job bookkeeping of concurrent
@@ -378,7 +381,7 @@ func (w *Worker) publishAnnouncements(ctx context.Context, calls []*coalesce.Cal
 			ev.MoreSnoIds = append(ev.MoreSnoIds, c.In.ID)
 			continue
 		}
-		ev := &busv1.SnoChanged{Project: c.In.Project, SnoId: c.In.ID, Change: "created"}
+		ev := &busv1.SnoChanged{Project: c.In.Project, SnoId: c.In.ID, Change: "created", Origin: w.Origin}
 		byProject[c.In.Project] = ev
 		events = append(events, ev)
 	}

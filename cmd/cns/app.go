@@ -17,6 +17,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
@@ -80,6 +81,10 @@ type Main struct {
 	started    time.Time
 	secret     []byte
 	instance   string
+	// origin names this process in its SNO announcements (worker.Worker.Origin, indexsync.Register):
+	// unique to the process, not its configured instance name, which an API and a worker on one host
+	// share by default — the API would then skip the worker's SNOs.
+	origin     string
 	serveErr   chan error
 	bgCancel   context.CancelFunc
 	bg         sync.WaitGroup
@@ -200,6 +205,7 @@ func (m *Main) Open(ctx context.Context) error {
 		host, _ := os.Hostname()
 		m.instance = host
 	}
+	m.origin = fmt.Sprintf("%s-%d-%s", m.instance, os.Getpid(), strings.ToLower(ulid.Make().String()))
 	wlog := pubsub.NewZapLogger(m.Log)
 
 	switch m.mode() {
@@ -294,7 +300,7 @@ func (m *Main) Open(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		indexsync.Register(m.router, sub, m.store, m.engine, m.Log.Named("indexsync"))
+		indexsync.Register(m.router, sub, m.store, m.engine, m.origin, m.Log.Named("indexsync"))
 	}
 	n, err := m.engine.Rebuild(ctx)
 	if err != nil {
@@ -320,6 +326,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		wk := worker.New(worker.Config{Concurrency: c.Worker.Concurrency, MaxAttempts: c.Worker.MaxAttempts, JobTimeout: c.Worker.JobTimeout},
 			m.store, m.engine, announce, m.Log.Named("worker"))
+		wk.Origin = m.origin
 		wk.OnJobEnd = m.metrics.jobEnded
 		wk.OnDeadLetter = m.metrics.deadLettered
 		wk.Register(m.router, subs...)

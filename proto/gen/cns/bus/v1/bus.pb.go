@@ -85,7 +85,10 @@ type SnoChanged struct {
 	Change string `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
 	// More SNOs of the project with the same change: a worker announces the SNOs its concurrent jobs
 	// stored in one event (one stream entry, and one multi-get for each process that applies it).
-	MoreSnoIds    []string `protobuf:"bytes,4,rep,name=more_sno_ids,json=moreSnoIds,proto3" json:"more_sno_ids,omitempty"`
+	MoreSnoIds []string `protobuf:"bytes,4,rep,name=more_sno_ids,json=moreSnoIds,proto3" json:"more_sno_ids,omitempty"`
+	// The instance that stored the SNOs (a worker's announcement): it holds them already and skips its
+	// own event instead of reading back what it just wrote. Empty: every process applies the event.
+	Origin        string `protobuf:"bytes,5,opt,name=origin,proto3" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -146,6 +149,13 @@ func (x *SnoChanged) GetMoreSnoIds() []string {
 		return x.MoreSnoIds
 	}
 	return nil
+}
+
+func (x *SnoChanged) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
 }
 
 // JobChanged tells every process that a job changed state (WatchJob listens for it).
@@ -218,14 +228,15 @@ const file_cns_bus_v1_bus_proto_rawDesc = "" +
 	"\n" +
 	"ProcessJob\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x15\n" +
-	"\x06job_id\x18\x02 \x01(\tR\x05jobId\"w\n" +
+	"\x06job_id\x18\x02 \x01(\tR\x05jobId\"\x8f\x01\n" +
 	"\n" +
 	"SnoChanged\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x15\n" +
 	"\x06sno_id\x18\x02 \x01(\tR\x05snoId\x12\x16\n" +
 	"\x06change\x18\x03 \x01(\tR\x06change\x12 \n" +
 	"\fmore_sno_ids\x18\x04 \x03(\tR\n" +
-	"moreSnoIds\"S\n" +
+	"moreSnoIds\x12\x16\n" +
+	"\x06origin\x18\x05 \x01(\tR\x06origin\"S\n" +
 	"\n" +
 	"JobChanged\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x15\n" +
