@@ -158,6 +158,19 @@ func (e *Engine) trustOf(project string) func(string) (float64, bool) {
 	}
 }
 
+// Replica returns the part of sno that Observe reads: all the in-memory view of another process needs of
+// an SNO this one stored (indexsync carries it in the SNO announcements, so that no process reads every
+// ~10 KB record back). Observe(Replica(s)) leaves the view as Observe(s) does (TestObserveReplica); a
+// field Observe starts reading must be added here and to busv1.SnoEntry. The replica shares s's slices.
+func Replica(sno *cns.SNO) *cns.SNO {
+	r := &cns.SNO{ID: sno.ID, Project: sno.Project, Status: sno.Status, Trust: sno.Trust, Embedding: sno.Embedding,
+		CreatedAt: sno.CreatedAt, Source: sno.Source, Lineage: cns.Lineage{Parents: sno.Lineage.Parents, Generator: sno.Lineage.Generator}}
+	if src := sno.Metadata["source"]; src != "" {
+		r.Metadata = map[string]string{"source": src}
+	}
+	return r
+}
+
 // Observe brings the in-memory view up to date with a stored SNO: ACTIVE SNOs at or above the trust
 // floor are the reference population; everything else leaves it.
 func (e *Engine) Observe(sno *cns.SNO) {

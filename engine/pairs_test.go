@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -314,5 +315,48 @@ func TestLoopOff(t *testing.T) {
 	}
 	if err := eng.EnableLoop(LoopConfig{Relation: relation.DefaultConfig(), AcceptTrust: 0.4, RejectTrust: 0.5}, st, nli, synthesis.Builtin{}); cns.ErrorCode(err) != cns.EINVALID {
 		t.Fatalf("reject above accept: %v", err)
+	}
+}
+
+// TestObserveReplica: a view that observes only the replicas of SNOs (what another process's
+// announcements carry) holds what a view observing the whole SNOs holds — index, trust, novelty
+// sources and the pair loop's members — for ingested, submitted, synthesized and archived SNOs.
+func TestObserveReplica(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *LoopConfig) { c.AcceptTrust, c.RejectTrust = 0.99, 0 })
+	replica := newFixture(t, nil).eng
+	var all []*cns.SNO
+	a := f.add("Regular exercise improves sleep quality in older adults.", "trial", "cohort")
+	b := f.add("Regular exercise does not improve sleep quality in older adults.", "trial", "other")
+	a.Metadata = map[string]string{"source": "doi:10.1000/meta", "other": "x"}
+	b.Source = "https://example.org/b"
+	x, y := cns.OrderPair(a.ID, b.ID)
+	s := f.run(&cns.Job{ID: "job_synth", Project: "p", Kind: cns.JobSynthesizePair, State: cns.JobRunning,
+		Synthesis: &cns.SynthesisInput{A: x, B: y, Generator: synthesis.BuiltinName}})
+	s.Status = cns.StatusActive // a synthesis with parents, admitted
+	c := f.add("Coffee intake raises blood pressure in adults.", "coffee")
+	archived := *c
+	archived.Status = cns.StatusArchived
+	all = append(all, a, b, s, c, &archived)
+	for _, sno := range all {
+		f.eng.Observe(sno)
+		replica.Observe(Replica(sno))
+	}
+	if len(f.eng.trust["p"]) != 3 {
+		t.Fatalf("the full view holds %v, want 3 active SNOs", f.eng.trust["p"])
+	}
+	if !reflect.DeepEqual(f.eng.trust, replica.trust) || !reflect.DeepEqual(f.eng.source, replica.source) {
+		t.Fatalf("trust %v / %v, sources %v / %v", f.eng.trust, replica.trust, f.eng.source, replica.source)
+	}
+	if !reflect.DeepEqual(f.eng.loop.members, replica.loop.members) {
+		t.Fatalf("loop members %v, replica's %v", f.eng.loop.members, replica.loop.members)
+	}
+	full, rep := f.eng.index.For("p"), replica.index.For("p")
+	for _, sno := range all {
+		h1, err1 := full.Search(sno.Embedding, 10)
+		h2, err2 := rep.Search(sno.Embedding, 10)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(h1, h2) {
+			t.Fatalf("search for %s: %v, %v; replica's %v, %v", sno.ID, h1, err1, h2, err2)
+		}
 	}
 }

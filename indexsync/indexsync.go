@@ -6,8 +6,11 @@ package indexsync
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"go.uber.org/zap"
 
 	"github.com/cns-dev/cns"
@@ -24,7 +27,15 @@ type Observer interface {
 // none): an event whose origin it is was announced by this process's own worker, which observed its
 // SNOs as it stored them, so reading them back would only cost Redis and this process a ~10 KB record
 // each.
+//
+// A "created" event that carries the SNOs' entries (Entry) is applied as it is: the store is not read.
+// Every other event is applied by reading its SNOs from the store, which has their latest version,
+// whatever order events arrive in. An entry is a version, though: one that arrives after a later change
+// of its SNO was applied (the worker announces a few ms after storing, and an API call can archive the
+// SNO meanwhile) must not bring the older version back, so the SNOs that had other changes are
+// remembered and their "created" entries skipped.
 func Register(r *message.Router, sub message.Subscriber, store cns.Store, view Observer, self string, log *zap.Logger) {
+	a := newApplier(view)
 	r.AddConsumerHandler("index_sync", pubsub.TopicSNOEvents, sub, func(msg *message.Message) error {
 		var ev busv1.SnoChanged
 		if err := pubsub.Decode(msg, &ev); err != nil {
@@ -34,15 +45,108 @@ func Register(r *message.Router, sub message.Subscriber, store cns.Store, view O
 		if self != "" && ev.Origin == self {
 			return nil
 		}
-		snos, err := load(msg.Context(), store, ev.Project, append([]string{ev.SnoId}, ev.MoreSnoIds...))
+		ids := append([]string{ev.SnoId}, ev.MoreSnoIds...)
+		if ev.Change == ChangeCreated && entriesMatch(ids, ev.Entries) {
+			a.created(ev.Project, ev.Entries)
+			return nil
+		}
+		if ev.Change != ChangeCreated {
+			a.changed(ev.Project, ids)
+		}
+		snos, err := load(msg.Context(), store, ev.Project, ids)
 		if err != nil {
 			return err // retried; the periodic rebuild covers a long outage
 		}
-		for _, sno := range snos {
-			view.Observe(sno)
-		}
+		a.observe(snos)
 		return nil
 	})
+}
+
+// ChangeCreated is the change of an SnoChanged event announcing new SNOs.
+const ChangeCreated = "created"
+
+// changedMemory is how many SNOs with a change other than their creation a process remembers: the race
+// it guards is a few ms long, so the last 65,536 such changes are plenty.
+const changedMemory = 1 << 16
+
+// applier applies events to the view; mu orders the creations against the other changes (Register).
+type applier struct {
+	view    Observer
+	mu      sync.Mutex
+	changes *lru.Cache[string, struct{}] // project "/" id of SNOs that had a change other than creation
+}
+
+func newApplier(view Observer) *applier {
+	c, err := lru.New[string, struct{}](changedMemory)
+	if err != nil {
+		panic(err) // only for a size ≤ 0
+	}
+	return &applier{view: view, changes: c}
+}
+
+// changed records, before their SNOs are read, that they changed since their creation.
+func (a *applier) changed(project string, ids []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, id := range ids {
+		a.changes.Add(project+"/"+id, struct{}{})
+	}
+}
+
+// created observes the entries of new SNOs, but for those that changed since.
+func (a *applier) created(project string, entries []*busv1.SnoEntry) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range entries {
+		if !a.changes.Contains(project + "/" + e.GetId()) {
+			a.view.Observe(Replica(project, e))
+		}
+	}
+}
+
+func (a *applier) observe(snos []*cns.SNO) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, sno := range snos {
+		a.view.Observe(sno)
+	}
+}
+
+// entriesMatch reports whether an event's entries are those of its SNO ids, in order.
+func entriesMatch(ids []string, entries []*busv1.SnoEntry) bool {
+	if len(entries) != len(ids) {
+		return false
+	}
+	for i, e := range entries {
+		if e.GetId() != ids[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Entry is what an announcement carries of a stored SNO: the fields of engine.Replica, which are all
+// that engine.Observe reads (TestEntryIsTheReplica).
+func Entry(sno *cns.SNO) *busv1.SnoEntry {
+	e := &busv1.SnoEntry{Id: sno.ID, Status: int32(sno.Status), Trust: sno.Trust, Embedding: sno.Embedding,
+		Parents: sno.Lineage.Parents, Generator: sno.Lineage.Generator, Source: sno.Source, MetadataSource: sno.Metadata["source"]}
+	if !sno.CreatedAt.IsZero() {
+		e.CreatedAtUnixNano = sno.CreatedAt.UnixNano()
+	}
+	return e
+}
+
+// Replica is the SNO an entry of project stands for, with the fields engine.Observe reads.
+func Replica(project string, e *busv1.SnoEntry) *cns.SNO {
+	s := &cns.SNO{ID: e.GetId(), Project: project, Status: cns.Status(e.GetStatus()), Trust: e.GetTrust(), Embedding: e.GetEmbedding(),
+		Source: e.GetSource(), Lineage: cns.Lineage{Parents: e.GetParents(), Generator: e.GetGenerator()}}
+	if n := e.GetCreatedAtUnixNano(); n != 0 {
+		s.CreatedAt = time.Unix(0, n).UTC()
+	}
+	if src := e.GetMetadataSource(); src != "" {
+		s.Metadata = map[string]string{"source": src}
+	}
+	return s
 }
 
 // multiGetter is the store's multi-get (cns.PairStore has it): one round trip for an event's SNOs.

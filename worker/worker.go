@@ -20,6 +20,7 @@ import (
 
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/engine"
+	"github.com/cns-dev/cns/indexsync"
 	"github.com/cns-dev/cns/internal/coalesce"
 	busv1 "github.com/cns-dev/cns/proto/gen/cns/bus/v1"
 	"github.com/cns-dev/cns/pubsub"
@@ -350,7 +351,7 @@ func (w *Worker) ended(job *cns.Job) {
 
 // announce tells other processes about the new SNO so their index replicas follow. The announcements of
 // concurrent jobs are coalesced into one event per project (SnoChanged.more_sno_ids): one stream entry
-// for many SNOs, and one multi-get for each process that applies it. It runs beside the handler, which
+// for many SNOs, each with what a replica keeps of it (indexsync.Entry), so no process reads it back. It runs beside the handler, which
 // goes on to acknowledge its command without waiting for the event's round trip (Wait waits for the
 // announcements in flight). Failing to announce loses nothing: replicas rebuild from the store.
 func (w *Worker) announce(ctx context.Context, sno *cns.SNO) {
@@ -379,9 +380,11 @@ func (w *Worker) publishAnnouncements(ctx context.Context, calls []*coalesce.Cal
 	for _, c := range calls {
 		if ev := byProject[c.In.Project]; ev != nil {
 			ev.MoreSnoIds = append(ev.MoreSnoIds, c.In.ID)
+			ev.Entries = append(ev.Entries, indexsync.Entry(c.In))
 			continue
 		}
-		ev := &busv1.SnoChanged{Project: c.In.Project, SnoId: c.In.ID, Change: "created", Origin: w.Origin}
+		ev := &busv1.SnoChanged{Project: c.In.Project, SnoId: c.In.ID, Change: indexsync.ChangeCreated, Origin: w.Origin,
+			Entries: []*busv1.SnoEntry{indexsync.Entry(c.In)}}
 		byProject[c.In.Project] = ev
 		events = append(events, ev)
 	}

@@ -84,11 +84,16 @@ type SnoChanged struct {
 	// "created", "updated" or "archived".
 	Change string `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
 	// More SNOs of the project with the same change: a worker announces the SNOs its concurrent jobs
-	// stored in one event (one stream entry, and one multi-get for each process that applies it).
+	// stored in one event (one stream entry for many SNOs).
 	MoreSnoIds []string `protobuf:"bytes,4,rep,name=more_sno_ids,json=moreSnoIds,proto3" json:"more_sno_ids,omitempty"`
 	// The instance that stored the SNOs (a worker's announcement): it holds them already and skips its
 	// own event instead of reading back what it just wrote. Empty: every process applies the event.
-	Origin        string `protobuf:"bytes,5,opt,name=origin,proto3" json:"origin,omitempty"`
+	Origin string `protobuf:"bytes,5,opt,name=origin,proto3" json:"origin,omitempty"`
+	// What a process's in-memory view keeps of each SNO (sno_id's first, then more_sno_ids' in order), so
+	// that a "created" event is applied without reading every ~10 KB record back from the store, once per
+	// process. Empty (other changes, or an announcer from before this field): the SNOs are read from the
+	// store, which always has their latest version.
+	Entries       []*SnoEntry `protobuf:"bytes,6,rep,name=entries,proto3" json:"entries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -158,6 +163,126 @@ func (x *SnoChanged) GetOrigin() string {
 	return ""
 }
 
+func (x *SnoChanged) GetEntries() []*SnoEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// SnoEntry is the part of an SNO that the population view (vector index, trust, novelty sources, the
+// pair loop's members) keeps: what engine.Observe reads.
+type SnoEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// cns.Status, numbered as in the API's enum.
+	Status int32   `protobuf:"varint,2,opt,name=status,proto3" json:"status,omitempty"`
+	Trust  float64 `protobuf:"fixed64,3,opt,name=trust,proto3" json:"trust,omitempty"`
+	// Unix nanoseconds (UTC), as exact as the stored time.
+	CreatedAtUnixNano int64     `protobuf:"varint,4,opt,name=created_at_unix_nano,json=createdAtUnixNano,proto3" json:"created_at_unix_nano,omitempty"`
+	Embedding         []float32 `protobuf:"fixed32,5,rep,packed,name=embedding,proto3" json:"embedding,omitempty"`
+	Parents           []string  `protobuf:"bytes,6,rep,name=parents,proto3" json:"parents,omitempty"`
+	Generator         string    `protobuf:"bytes,7,opt,name=generator,proto3" json:"generator,omitempty"`
+	Source            string    `protobuf:"bytes,8,opt,name=source,proto3" json:"source,omitempty"`
+	// The SNO's metadata "source", a fallback of its novelty source.
+	MetadataSource string `protobuf:"bytes,9,opt,name=metadata_source,json=metadataSource,proto3" json:"metadata_source,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SnoEntry) Reset() {
+	*x = SnoEntry{}
+	mi := &file_cns_bus_v1_bus_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnoEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnoEntry) ProtoMessage() {}
+
+func (x *SnoEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_cns_bus_v1_bus_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnoEntry.ProtoReflect.Descriptor instead.
+func (*SnoEntry) Descriptor() ([]byte, []int) {
+	return file_cns_bus_v1_bus_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SnoEntry) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SnoEntry) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *SnoEntry) GetTrust() float64 {
+	if x != nil {
+		return x.Trust
+	}
+	return 0
+}
+
+func (x *SnoEntry) GetCreatedAtUnixNano() int64 {
+	if x != nil {
+		return x.CreatedAtUnixNano
+	}
+	return 0
+}
+
+func (x *SnoEntry) GetEmbedding() []float32 {
+	if x != nil {
+		return x.Embedding
+	}
+	return nil
+}
+
+func (x *SnoEntry) GetParents() []string {
+	if x != nil {
+		return x.Parents
+	}
+	return nil
+}
+
+func (x *SnoEntry) GetGenerator() string {
+	if x != nil {
+		return x.Generator
+	}
+	return ""
+}
+
+func (x *SnoEntry) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *SnoEntry) GetMetadataSource() string {
+	if x != nil {
+		return x.MetadataSource
+	}
+	return ""
+}
+
 // JobChanged tells every process that a job changed state (WatchJob listens for it).
 type JobChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -170,7 +295,7 @@ type JobChanged struct {
 
 func (x *JobChanged) Reset() {
 	*x = JobChanged{}
-	mi := &file_cns_bus_v1_bus_proto_msgTypes[2]
+	mi := &file_cns_bus_v1_bus_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -182,7 +307,7 @@ func (x *JobChanged) String() string {
 func (*JobChanged) ProtoMessage() {}
 
 func (x *JobChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_cns_bus_v1_bus_proto_msgTypes[2]
+	mi := &file_cns_bus_v1_bus_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -195,7 +320,7 @@ func (x *JobChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobChanged.ProtoReflect.Descriptor instead.
 func (*JobChanged) Descriptor() ([]byte, []int) {
-	return file_cns_bus_v1_bus_proto_rawDescGZIP(), []int{2}
+	return file_cns_bus_v1_bus_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *JobChanged) GetProject() string {
@@ -228,7 +353,7 @@ const file_cns_bus_v1_bus_proto_rawDesc = "" +
 	"\n" +
 	"ProcessJob\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x15\n" +
-	"\x06job_id\x18\x02 \x01(\tR\x05jobId\"\x8f\x01\n" +
+	"\x06job_id\x18\x02 \x01(\tR\x05jobId\"\xbf\x01\n" +
 	"\n" +
 	"SnoChanged\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x15\n" +
@@ -236,7 +361,18 @@ const file_cns_bus_v1_bus_proto_rawDesc = "" +
 	"\x06change\x18\x03 \x01(\tR\x06change\x12 \n" +
 	"\fmore_sno_ids\x18\x04 \x03(\tR\n" +
 	"moreSnoIds\x12\x16\n" +
-	"\x06origin\x18\x05 \x01(\tR\x06origin\"S\n" +
+	"\x06origin\x18\x05 \x01(\tR\x06origin\x12.\n" +
+	"\aentries\x18\x06 \x03(\v2\x14.cns.bus.v1.SnoEntryR\aentries\"\x90\x02\n" +
+	"\bSnoEntry\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\x05R\x06status\x12\x14\n" +
+	"\x05trust\x18\x03 \x01(\x01R\x05trust\x12/\n" +
+	"\x14created_at_unix_nano\x18\x04 \x01(\x03R\x11createdAtUnixNano\x12\x1c\n" +
+	"\tembedding\x18\x05 \x03(\x02R\tembedding\x12\x18\n" +
+	"\aparents\x18\x06 \x03(\tR\aparents\x12\x1c\n" +
+	"\tgenerator\x18\a \x01(\tR\tgenerator\x12\x16\n" +
+	"\x06source\x18\b \x01(\tR\x06source\x12'\n" +
+	"\x0fmetadata_source\x18\t \x01(\tR\x0emetadataSource\"S\n" +
 	"\n" +
 	"JobChanged\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x15\n" +
@@ -255,18 +391,20 @@ func file_cns_bus_v1_bus_proto_rawDescGZIP() []byte {
 	return file_cns_bus_v1_bus_proto_rawDescData
 }
 
-var file_cns_bus_v1_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_cns_bus_v1_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_cns_bus_v1_bus_proto_goTypes = []any{
 	(*ProcessJob)(nil), // 0: cns.bus.v1.ProcessJob
 	(*SnoChanged)(nil), // 1: cns.bus.v1.SnoChanged
-	(*JobChanged)(nil), // 2: cns.bus.v1.JobChanged
+	(*SnoEntry)(nil),   // 2: cns.bus.v1.SnoEntry
+	(*JobChanged)(nil), // 3: cns.bus.v1.JobChanged
 }
 var file_cns_bus_v1_bus_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	2, // 0: cns.bus.v1.SnoChanged.entries:type_name -> cns.bus.v1.SnoEntry
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_cns_bus_v1_bus_proto_init() }
@@ -280,7 +418,7 @@ func file_cns_bus_v1_bus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cns_bus_v1_bus_proto_rawDesc), len(file_cns_bus_v1_bus_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
