@@ -2,8 +2,8 @@ package indexsync_test
 
 import (
 	"context"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -146,7 +146,7 @@ func TestEntryIsTheReplica(t *testing.T) {
 	full := &cns.SNO{ID: "sno_a", Project: "p", Hypothesis: "h", Embedding: []float32{0.6, 0.8}, Graph: cns.NewGraph("h"),
 		Evidence: []cns.Evidence{{ID: "e1", SourceID: "doi:10.1000/x", Content: "c"}}, Trust: 0.73, Status: cns.StatusReview,
 		Lineage: cns.Lineage{Parents: []string{"sno_p", "sno_q"}, Strategy: "dialectical", Generator: "synthesis/builtin@1", Chirality: 0.4},
-		Source: "https://example.org/a", Metadata: map[string]string{"source": "doi:10.1000/m", "k": "v"},
+		Source:  "https://example.org/a", Metadata: map[string]string{"source": "doi:10.1000/m", "k": "v"},
 		SchemaVersion: cns.SchemaVersion, JobID: "job_a", CreatedAt: created, UpdatedAt: created.Add(time.Second)}
 	bare := &cns.SNO{ID: "sno_b", Project: "p", Status: cns.StatusActive, Trust: 0.5}
 	for _, s := range []*cns.SNO{full, bare} {
