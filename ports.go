@@ -33,6 +33,14 @@ type Hit struct {
 	Score float64
 }
 
+// SNOViewer is implemented by stores that keep decoded SNOs. ViewSNO is GetSNO without the copy: it
+// hands out the store's own SNO, the same one for as long as its record is unchanged, and the caller
+// must not modify it. An API that only encodes what it reads saves a deep copy per call, and may keep
+// what it derives from an SNO (its encoded form) for as long as it is handed the same one.
+type SNOViewer interface {
+	ViewSNO(ctx context.Context, project, id string) (*SNO, error)
+}
+
 // VectorIndex is a nearest-neighbour index over unit vectors. Safe for concurrent readers and writers.
 type VectorIndex interface {
 	Add(id string, v []float32) error // replaces any vector already stored under id

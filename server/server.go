@@ -15,6 +15,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -95,7 +96,14 @@ type Deps struct {
 // Server implements cns.v1.NarrativeService and cns.v1.AdminService.
 type Server struct {
 	d Deps
+	// protos keeps the API form of the SNOs a cns.SNOViewer store hands out, keyed by the store's own
+	// SNO: a new version of an SNO is a new key, so an entry is never stale, and GetSNO of an unchanged
+	// SNO neither copies nor converts it (a deep copy and ~100 small objects per call before).
+	protos *lru.Cache[*cns.SNO, *cnsv1.Sno]
 }
+
+// protoCacheSize is as many SNOs as the Redis store keeps decoded.
+const protoCacheSize = 2048
 
 // New returns a server.
 func New(d Deps) *Server {
@@ -105,7 +113,11 @@ func New(d Deps) *Server {
 	if d.WatchInterval <= 0 {
 		d.WatchInterval = 100 * time.Millisecond
 	}
-	return &Server{d: d}
+	protos, err := lru.New[*cns.SNO, *cnsv1.Sno](protoCacheSize)
+	if err != nil {
+		panic(err) // only for a size ≤ 0
+	}
+	return &Server{d: d, protos: protos}
 }
 
 // Mount registers the Connect services, gRPC health and reflection on mux.
@@ -314,6 +326,19 @@ func (n *narrative) ListJobs(ctx context.Context, req *connect.Request[cnsv1.Lis
 func (n *narrative) GetSNO(ctx context.Context, req *connect.Request[cnsv1.GetSNORequest]) (*connect.Response[cnsv1.GetSNOResponse], error) {
 	if err := requireID("snoId", req.Msg.GetSnoId()); err != nil {
 		return nil, n.fail(ctx, err)
+	}
+	if v, ok := n.d.Store.(cns.SNOViewer); ok {
+		s, err := v.ViewSNO(ctx, project(ctx), req.Msg.GetSnoId())
+		if err != nil {
+			return nil, n.fail(ctx, err)
+		}
+		// Shared by the concurrent responses of one version: the message is only read (marshalled).
+		pb, ok := n.protos.Get(s)
+		if !ok {
+			pb = snoToProto(s)
+			n.protos.Add(s, pb)
+		}
+		return connect.NewResponse(&cnsv1.GetSNOResponse{Sno: pb}), nil
 	}
 	s, err := n.d.Store.GetSNO(ctx, project(ctx), req.Msg.GetSnoId())
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cns-dev/cns/auth"
 	"github.com/cns-dev/cns/configs"
@@ -213,6 +214,23 @@ func TestDistributedEndToEnd(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// GetSNO reads a worker's SNO (decoded once, then served from the API's caches) and follows a change.
+	sno := jobs[ids[0]].SnoId
+	var first *cnsv1.Sno
+	for range 2 {
+		r, err := c.n.GetSNO(context.Background(), authed(alpha, &cnsv1.GetSNORequest{SnoId: sno}))
+		if err != nil || r.Msg.Sno.SnoId != sno || (first != nil && !proto.Equal(r.Msg.Sno, first)) {
+			t.Fatalf("GetSNO %s: %v, %v (first %v)", sno, r, err, first)
+		}
+		first = r.Msg.Sno
+	}
+	if _, err := c.n.ArchiveSNO(context.Background(), authed(alpha, &cnsv1.ArchiveSNORequest{SnoId: sno})); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.n.GetSNO(context.Background(), authed(alpha, &cnsv1.GetSNORequest{SnoId: sno})); err != nil ||
+		r.Msg.Sno.Status != cnsv1.SnoStatus_SNO_STATUS_ARCHIVED || r.Msg.Sno.Hypothesis != first.Hypothesis {
+		t.Fatalf("GetSNO after ArchiveSNO: %v, %v", r, err)
+	}
 	st, err := c.a.GetSystemStatus(context.Background(), authed(alpha, &cnsv1.GetSystemStatusRequest{}))
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +248,7 @@ func TestDistributedEndToEnd(t *testing.T) {
 	if err != nil || len(lw.Msg.Processes) != 3 {
 		t.Fatalf("ListWorkers: %v %v", err, lw)
 	}
-	if st.Msg.Population.Active+st.Msg.Population.Rejected != 40 || len(st.Msg.Queues) != 1 || st.Msg.Queues[0].Name != pubsub.TopicJobs {
+	if st.Msg.Population.Active+st.Msg.Population.Rejected != 39 || st.Msg.Population.Archived != 1 || len(st.Msg.Queues) != 1 || st.Msg.Queues[0].Name != pubsub.TopicJobs {
 		t.Fatalf("status: %v", st.Msg)
 	}
 	// beta sees nothing of alpha's.

@@ -79,7 +79,7 @@ func (s *Store) GetSNOs(ctx context.Context, project string, ids []string) ([]*c
 	if err := checkProject(project); err != nil {
 		return nil, wrap(op, err)
 	}
-	snos, err := s.loadSNOs(ctx, project, ids, false)
+	snos, err := s.loadSNOs(ctx, project, ids, deepCopy)
 	return slices.DeleteFunc(snos, func(s *cns.SNO) bool { return s == nil }), wrap(op, err)
 }
 

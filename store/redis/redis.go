@@ -509,6 +509,17 @@ func (s *Store) PutSNO(ctx context.Context, sno *cns.SNO) error {
 
 // GetSNO implements cns.Store.
 func (s *Store) GetSNO(ctx context.Context, project, id string) (*cns.SNO, error) {
+	return s.getSNO(ctx, project, id, deepCopy)
+}
+
+var _ cns.SNOViewer = (*Store)(nil)
+
+// ViewSNO implements cns.SNOViewer: GetSNO without the copy, for callers that only read the SNO.
+func (s *Store) ViewSNO(ctx context.Context, project, id string) (*cns.SNO, error) {
+	return s.getSNO(ctx, project, id, shared)
+}
+
+func (s *Store) getSNO(ctx context.Context, project, id string, how snoCopy) (*cns.SNO, error) {
 	const op = "get sno"
 	if err := s.guard(ctx); err != nil {
 		return nil, wrap(op, err)
@@ -516,7 +527,7 @@ func (s *Store) GetSNO(ctx context.Context, project, id string) (*cns.SNO, error
 	if err := checkProject(project); err != nil {
 		return nil, wrap(op, err)
 	}
-	snos, err := s.loadSNOs(ctx, project, []string{id}, false)
+	snos, err := s.loadSNOs(ctx, project, []string{id}, how)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -721,7 +732,11 @@ func (s *Store) ListSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, erro
 	for i, m := range members {
 		ids[i] = m.Member.(string)
 	}
-	snos, err := s.loadSNOs(ctx, f.Project, ids, f.Summary)
+	how := deepCopy
+	if f.Summary {
+		how = summary
+	}
+	snos, err := s.loadSNOs(ctx, f.Project, ids, how)
 	return slices.DeleteFunc(snos, func(s *cns.SNO) bool { return s == nil }), wrap(op, err)
 }
 

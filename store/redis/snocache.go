@@ -34,7 +34,7 @@ type cachedSNO struct {
 	rev string // "" for a record without a revision: then sum and n identify it
 	sum uint64
 	n   int
-	sno *cns.SNO // private: callers get clones
+	sno *cns.SNO // callers get clones, or the SNO itself read-only (ViewSNO)
 }
 
 func newSNOCache() *snoCache {
@@ -59,10 +59,19 @@ end
 return out
 `)
 
+// snoCopy is what loadSNOs hands out of a cached SNO.
+type snoCopy int
+
+const (
+	deepCopy snoCopy = iota // a clone the caller may change (cns.Store)
+	summary                 // a copy without the heavy parts (SNOFilter.Summary)
+	shared                  // the cached SNO itself, which the caller must not change (cns.SNOViewer)
+)
+
 // loadSNOs returns the SNOs of project with the given ids, nil for one that does not exist: one HMGET of
-// their revisions, then one script reading the records whose revision is not in the cache. With summary,
-// an SNO found in the cache comes without its heavy parts (SNOFilter.Summary).
-func (s *Store) loadSNOs(ctx context.Context, project string, ids []string, summary bool) ([]*cns.SNO, error) {
+// their revisions, then one script reading the records whose revision is not in the cache. An SNO found
+// in the cache is handed out as how says.
+func (s *Store) loadSNOs(ctx context.Context, project string, ids []string, how snoCopy) ([]*cns.SNO, error) {
 	out := make([]*cns.SNO, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -77,11 +86,7 @@ func (s *Store) loadSNOs(ctx context.Context, project string, ids []string, summ
 		key := s.k.sno(project, id)
 		if rev, ok := revs[i].(string); ok {
 			if c, ok := s.snos.entries.Get(key); ok && c.rev == rev {
-				if summary {
-					out[i] = c.sno.Summary()
-				} else {
-					out[i] = c.sno.Clone()
-				}
+				out[i] = handOut(c.sno, how)
 				continue
 			}
 		}
@@ -100,27 +105,45 @@ func (s *Store) loadSNOs(ctx context.Context, project string, ids []string, summ
 			continue // no such SNO
 		}
 		rev, _ := res[2*j+1].(string)
-		if out[i], err = s.decodeSNO(keys[j+1], []byte(rec), rev); err != nil {
+		if out[i], err = s.decodeSNO(keys[j+1], []byte(rec), rev, how); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// decodeSNO opens and decodes the SNO record b stored under key with revision rev, or returns a copy
-// of the SNO decoded from the same record before.
-func (s *Store) decodeSNO(key string, b []byte, rev string) (*cns.SNO, error) {
+// handOut is a cached SNO as how asks for it.
+func handOut(sno *cns.SNO, how snoCopy) *cns.SNO {
+	switch how {
+	case summary:
+		return sno.Summary()
+	case shared:
+		return sno
+	}
+	return sno.Clone()
+}
+
+// decodeSNO opens and decodes the SNO record b stored under key with revision rev, or hands out (as how
+// says) the SNO decoded from the same record before.
+func (s *Store) decodeSNO(key string, b []byte, rev string, how snoCopy) (*cns.SNO, error) {
 	var sum uint64
 	if rev == "" {
 		sum = maphash.Bytes(s.snos.seed, b)
 		if c, ok := s.snos.entries.Get(key); ok && c.rev == "" && c.sum == sum && c.n == len(b) {
-			return c.sno.Clone(), nil
+			return handOut(c.sno, how), nil
 		}
 	}
 	sno, err := opener(s, record.DecodeSNO)(key, b)
 	if err != nil {
 		return nil, err
 	}
-	s.snos.entries.Add(key, cachedSNO{rev: rev, sum: sum, n: len(b), sno: sno.Clone()})
+	cached := sno
+	if how != shared {
+		cached = sno.Clone() // the caller may change sno
+	}
+	s.snos.entries.Add(key, cachedSNO{rev: rev, sum: sum, n: len(b), sno: cached})
+	if how == summary {
+		return sno.Summary(), nil
+	}
 	return sno, nil
 }

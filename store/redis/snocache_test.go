@@ -155,3 +155,46 @@ func twoReplicas(t *testing.T, ns string) (rdb *goredis.Client, a, b *redis.Stor
 	}
 	return rdb, a, b, now
 }
+
+// TestViewSNOSharesUntilChanged: ViewSNO hands out the same SNO while its record is unchanged — on the
+// miss that decodes it and on every hit after — and a new one once another replica changes it, while
+// GetSNO's clones stay the caller's own.
+func TestViewSNOSharesUntilChanged(t *testing.T) {
+	t.Parallel()
+	_, a, b, now := twoReplicas(t, "v:")
+	ctx := t.Context()
+	view := func() *cns.SNO {
+		t.Helper()
+		got, err := a.ViewSNO(ctx, "p", "sno_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	first := view()
+	if again := view(); again != first || first.Trust != 0.5 {
+		t.Fatalf("two views of an unchanged SNO: %p and %p (trust %v)", first, again, first.Trust)
+	}
+	clone, err := a.GetSNO(ctx, "p", "sno_1")
+	if err != nil || clone == first {
+		t.Fatalf("GetSNO handed out the shared SNO: %p, %v", clone, err)
+	}
+	clone.Trust = 0.1
+	if first.Trust != 0.5 {
+		t.Fatal("a change to GetSNO's copy reached the shared SNO")
+	}
+	changed, err := b.GetSNO(ctx, "p", "sno_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed.Trust, changed.UpdatedAt = 0.9, now.Add(time.Second)
+	if err := b.PutSNO(ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	if got := view(); got == first || got.Trust != 0.9 || first.Trust != 0.5 {
+		t.Fatalf("after b's change: %p trust %v (the first view %p now trust %v)", got, got.Trust, first, first.Trust)
+	}
+	if _, err := a.ViewSNO(ctx, "p", "sno_missing"); cns.ErrorCode(err) != cns.ENOTFOUND {
+		t.Fatalf("a missing SNO: %v", err)
+	}
+}
