@@ -477,3 +477,48 @@ func BenchmarkMint(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifiedTokensAreJudgedEveryTime: a token verified once (and remembered) is still refused once it
+// expires, once its project's secret is rotated (and accepted again only under a secret that signs it),
+// and once its project is gone; the claims a caller gets are its own to change.
+func TestVerifiedTokensAreJudgedEveryTime(t *testing.T) {
+	t.Parallel()
+	now := testNow
+	secret := slices.Clone(testSecret)
+	v := NewVerifier(func(p string) ([]byte, bool) {
+		if p == "alpha" && secret != nil {
+			return secret, true
+		}
+		return nil, false
+	}, func() time.Time { return now }, 0)
+	tok := mustMint(t, testSecret, testClaims)
+	for range 2 { // the check, then the remembered token
+		c, err := v.Verify(tok)
+		if err != nil || !slices.Equal(c.Perms, testClaims.Perms) {
+			t.Fatalf("Verify: %+v, %v", c, err)
+		}
+		c.Perms[0] = PermAdminWrite
+	}
+	if c, _ := v.Verify(tok); c.Has(PermAdminWrite) {
+		t.Fatal("a caller's change to its claims reached the next caller")
+	}
+
+	now = testClaims.ExpiresAt.Add(time.Second)
+	_, err := v.Verify(tok)
+	assertErr(t, err, cns.EUNAUTHORIZED, msgExpired, string(testSecret))
+	now = testNow
+
+	secret = []byte("a-rotated-secret-of-32-bytes!!!!")
+	_, err = v.Verify(tok)
+	assertErr(t, err, cns.EUNAUTHORIZED, msgBadSignature, string(testSecret), string(secret))
+	if _, err := v.Verify(mustMint(t, secret, testClaims)); err != nil {
+		t.Fatalf("a token of the rotated secret: %v", err)
+	}
+	secret = slices.Clone(testSecret) // rotated back: the first token is good again
+	if _, err := v.Verify(tok); err != nil {
+		t.Fatalf("the first token under its own secret again: %v", err)
+	}
+	secret = nil // the project is gone
+	_, err = v.Verify(tok)
+	assertErr(t, err, cns.EUNAUTHORIZED, msgBadSignature, string(testSecret))
+}
