@@ -232,6 +232,23 @@ func BenchmarkDistributedIngest(b *testing.B) {
 
 // BenchmarkGetSNORedis measures GetSNO latency through `cns serve` on Redis with 50 concurrent clients.
 func BenchmarkGetSNORedis(b *testing.B) {
+	benchReadsRedis(b, func(ctx context.Context, c apiClients, tok string, ids []string, i int) error {
+		_, err := c.n.GetSNO(ctx, authed(tok, &cnsv1.GetSNORequest{SnoId: ids[i%len(ids)]}))
+		return err
+	})
+}
+
+// BenchmarkListSNOsRedis measures ListSNOs (the first page of 20, basic view) the same way.
+func BenchmarkListSNOsRedis(b *testing.B) {
+	benchReadsRedis(b, func(ctx context.Context, c apiClients, tok string, _ []string, _ int) error {
+		_, err := c.n.ListSNOs(ctx, authed(tok, &cnsv1.ListSNOsRequest{PageSize: 20}))
+		return err
+	})
+}
+
+// benchReadsRedis ingests 100 documents through `cns serve` and a worker on Redis, then has 50 concurrent
+// clients make 40 calls each per iteration, and reports calls/s and the latency percentiles.
+func benchReadsRedis(b *testing.B, call func(ctx context.Context, c apiClients, tok string, snoIDs []string, i int) error) {
 	srv := redistest.Start(b)
 	env := distEnv(srv.URL(5), "CNS_LOG_LEVEL=error")
 	api := benchMode(b, ModeServe, env, nil)
@@ -269,7 +286,7 @@ func BenchmarkGetSNORedis(b *testing.B) {
 			defer wg.Done()
 			for i := range per {
 				t0 := time.Now()
-				if _, err := c.n.GetSNO(ctx, authed(tok, &cnsv1.GetSNORequest{SnoId: snoIDs[(cl+i)%len(snoIDs)]})); err != nil {
+				if err := call(ctx, c, tok, snoIDs, cl+i); err != nil {
 					b.Error(err)
 					return
 				}
