@@ -63,7 +63,8 @@ type Redis struct {
 	URL string `koanf:"url"`
 	// Cluster reads the URL as a cluster seed list (redis://host:port?addr=host2:port2&addr=…).
 	Cluster bool `koanf:"cluster"`
-	// StreamMaxLen caps each stream (approximate trimming).
+	// StreamMaxLen caps each command stream (approximate trimming); event streams have their own, lower
+	// cap (pubsub.EventsMaxLen).
 	StreamMaxLen int64 `koanf:"stream_maxlen"`
 	// Heartbeat is the registry heartbeat interval; a process is offline after three missed beats.
 	Heartbeat time.Duration `koanf:"heartbeat"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
@@ -44,6 +45,24 @@ const maxPublishBatch = 512
 func NewBatchPublisher(client redis.UniversalClient, maxLen int64) *BatchPublisher {
 	return &BatchPublisher{client: client, maxLen: maxLen, marshaler: redisstream.DefaultMarshallerUnmarshaller{}}
 }
+
+// EventsMaxLen caps the event streams (cns.events.*) whatever cap the publisher has for the command
+// streams. A process reads events as they arrive (its fan-out reader starts at the end of the stream),
+// so only a reader that fell behind ever reads an old entry, and one that fell 10,000 events behind
+// gets its view back from the store (redis.resync_interval). SNO events carry what a replica keeps of
+// each SNO, its embedding included (~2 KB): at the commands' cap of 1,000,000 they could hold gigabytes.
+const EventsMaxLen = 10_000
+
+// maxLenOf is the approximate cap of topic's stream (0: none).
+func (p *BatchPublisher) maxLenOf(topic string) int64 {
+	if strings.HasPrefix(topic, eventsPrefix) && (p.maxLen == 0 || p.maxLen > EventsMaxLen) {
+		return EventsMaxLen
+	}
+	return p.maxLen
+}
+
+// eventsPrefix starts the name of every event topic.
+const eventsPrefix = "cns.events."
 
 // Publish implements message.Publisher.
 func (p *BatchPublisher) Publish(topic string, msgs ...*message.Message) error {
@@ -108,9 +127,10 @@ func (p *BatchPublisher) flush(calls []*publishCall) {
 		if c.err != nil {
 			continue
 		}
+		maxLen := p.maxLenOf(c.topic)
 		for _, v := range values {
 			cmds[i] = append(cmds[i], pipe.XAdd(context.Background(), &redis.XAddArgs{
-				Stream: c.topic, Values: v, MaxLen: p.maxLen, Approx: p.maxLen > 0,
+				Stream: c.topic, Values: v, MaxLen: maxLen, Approx: maxLen > 0,
 			}))
 		}
 		sent = true

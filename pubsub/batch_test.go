@@ -610,3 +610,37 @@ func TestBatchPublisherConcurrent(t *testing.T) {
 		t.Fatal("publish after close succeeded")
 	}
 }
+
+// TestBatchPublisherCapsEventStreams: an event stream is trimmed to about pubsub.EventsMaxLen entries
+// even by a publisher without a cap (or a larger one), while a command stream keeps every entry.
+func TestBatchPublisherCapsEventStreams(t *testing.T) {
+	t.Parallel()
+	e := newBatchEnv(t)
+	for _, capped := range []int64{0, 1_000_000} {
+		pub := pubsub.NewBatchPublisher(e.client(), capped)
+		events, commands := fmt.Sprint(pubsub.TopicSNOEvents, "-", capped), fmt.Sprint("cns.commands.test-", capped)
+		const n = 3 * pubsub.EventsMaxLen
+		for i := 0; i < n; i += 500 {
+			msgs := make([]*message.Message, 500)
+			for j := range msgs {
+				msgs[j] = message.NewMessage(fmt.Sprint(i+j), []byte("x"))
+			}
+			if err := pub.Publish(events, msgs...); err != nil {
+				t.Fatal(err)
+			}
+			if err := pub.Publish(commands, msgs...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rdb := e.client()
+		ev, err1 := rdb.XLen(context.Background(), events).Result()
+		cmd, err2 := rdb.XLen(context.Background(), commands).Result()
+		rdb.Close()
+		pub.Close()
+		// Approximate trimming removes whole nodes of 100 entries: a node's worth over the cap at most.
+		if err1 != nil || err2 != nil || ev < pubsub.EventsMaxLen || ev > pubsub.EventsMaxLen+200 || cmd != n {
+			t.Fatalf("publisher cap %d: events stream %d entries (%v), commands stream %d (%v); want ~%d and %d",
+				capped, ev, err1, cmd, err2, pubsub.EventsMaxLen, n)
+		}
+	}
+}
