@@ -50,7 +50,9 @@ func NewBatchPublisher(client redis.UniversalClient, maxLen int64) *BatchPublish
 // streams. A process reads events as they arrive (its fan-out reader starts at the end of the stream),
 // so only a reader that fell behind ever reads an old entry, and one that fell 10,000 events behind
 // gets its view back from the store (redis.resync_interval). SNO events carry what a replica keeps of
-// each SNO, its embedding included (~2 KB): at the commands' cap of 1,000,000 they could hold gigabytes.
+// each SNO, its embedding included (~1.5 KB with the built-in 356-dimension embedder), and an event
+// the SNOs one worker stored within 5 ms — one or two at real build speeds — so the capped stream holds
+// some 15–30 MB; at the commands' cap of 1,000,000 it could hold gigabytes.
 const EventsMaxLen = 10_000
 
 // maxLenOf is the approximate cap of topic's stream (0: none).
