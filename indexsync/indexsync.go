@@ -25,8 +25,7 @@ type Observer interface {
 
 // Register subscribes the view to SNO change events. self names this process (unique to it; "" for
 // none): an event whose origin it is was announced by this process's own worker, which observed its
-// SNOs as it stored them, so reading them back would only cost Redis and this process a ~10 KB record
-// each.
+// SNOs as it stored them.
 //
 // A "created" event that carries the SNOs' entries (Entry) is applied as it is: the store is not read.
 // Every other event is applied by reading its SNOs from the store, which has their latest version,
