@@ -39,6 +39,8 @@ type Hit struct {
 // what it derives from an SNO (its encoded form) for as long as it is handed the same one.
 type SNOViewer interface {
 	ViewSNO(ctx context.Context, project, id string) (*SNO, error)
+	// ViewSNOs is ListSNOs handing out the store's own SNOs, whole whatever f.Summary says.
+	ViewSNOs(ctx context.Context, f SNOFilter) ([]*SNO, error)
 }
 
 // VectorIndex is a nearest-neighbour index over unit vectors. Safe for concurrent readers and writers.

@@ -97,9 +97,31 @@ type Deps struct {
 type Server struct {
 	d Deps
 	// protos keeps the API form of the SNOs a cns.SNOViewer store hands out, keyed by the store's own
-	// SNO: a new version of an SNO is a new key, so an entry is never stale, and GetSNO of an unchanged
-	// SNO neither copies nor converts it (a deep copy and ~100 small objects per call before).
-	protos *lru.Cache[*cns.SNO, *cnsv1.Sno]
+	// SNO and the view: a new version of an SNO is a new key, so an entry is never stale, and GetSNO or
+	// ListSNOs of unchanged SNOs neither copies nor converts them (a deep copy and ~100 small objects
+	// per SNO and call before).
+	protos *lru.Cache[protoKey, *cnsv1.Sno]
+}
+
+// protoKey is an SNO a cns.SNOViewer store handed out and the view it was converted to.
+type protoKey struct {
+	sno  *cns.SNO
+	full bool
+}
+
+// protoOf is the API form of a shared SNO in the full or the basic view, converted once per version.
+// The message is shared by the concurrent responses that carry it: it is only read (marshalled).
+func (s *Server) protoOf(sno *cns.SNO, full bool) *cnsv1.Sno {
+	k := protoKey{sno, full}
+	if pb, ok := s.protos.Get(k); ok {
+		return pb
+	}
+	pb := snoBasic(sno)
+	if full {
+		pb = snoToProto(sno)
+	}
+	s.protos.Add(k, pb)
+	return pb
 }
 
 // protoCacheSize is as many SNOs as the Redis store keeps decoded.
@@ -113,7 +135,7 @@ func New(d Deps) *Server {
 	if d.WatchInterval <= 0 {
 		d.WatchInterval = 100 * time.Millisecond
 	}
-	protos, err := lru.New[*cns.SNO, *cnsv1.Sno](protoCacheSize)
+	protos, err := lru.New[protoKey, *cnsv1.Sno](protoCacheSize)
 	if err != nil {
 		panic(err) // only for a size ≤ 0
 	}
@@ -332,13 +354,7 @@ func (n *narrative) GetSNO(ctx context.Context, req *connect.Request[cnsv1.GetSN
 		if err != nil {
 			return nil, n.fail(ctx, err)
 		}
-		// Shared by the concurrent responses of one version: the message is only read (marshalled).
-		pb, ok := n.protos.Get(s)
-		if !ok {
-			pb = snoToProto(s)
-			n.protos.Add(s, pb)
-		}
-		return connect.NewResponse(&cnsv1.GetSNOResponse{Sno: pb}), nil
+		return connect.NewResponse(&cnsv1.GetSNOResponse{Sno: n.protoOf(s, true)}), nil
 	}
 	s, err := n.d.Store.GetSNO(ctx, project(ctx), req.Msg.GetSnoId())
 	if err != nil {
@@ -393,8 +409,16 @@ func (n *narrative) ListSNOs(ctx context.Context, req *connect.Request[cnsv1.Lis
 	if err := v.Err("invalid request"); err != nil {
 		return nil, n.fail(ctx, err)
 	}
-	f.Summary = view != cnsv1.SnoView_SNO_VIEW_FULL
-	snos, err := n.d.Store.ListSNOs(ctx, f)
+	full := view == cnsv1.SnoView_SNO_VIEW_FULL
+	f.Summary = !full
+	var snos []*cns.SNO
+	var err error
+	viewer, shared := n.d.Store.(cns.SNOViewer)
+	if shared {
+		snos, err = viewer.ViewSNOs(ctx, f)
+	} else {
+		snos, err = n.d.Store.ListSNOs(ctx, f)
+	}
 	if err != nil {
 		return nil, n.fail(ctx, err)
 	}
@@ -405,9 +429,12 @@ func (n *narrative) ListSNOs(ctx context.Context, req *connect.Request[cnsv1.Lis
 		resp.NextPageToken = encodeToken(query, cursor{Trust: last.Trust, ID: last.ID})
 	}
 	for _, s := range snos {
-		if view == cnsv1.SnoView_SNO_VIEW_FULL {
+		switch {
+		case shared:
+			resp.Snos = append(resp.Snos, n.protoOf(s, full))
+		case full:
 			resp.Snos = append(resp.Snos, snoToProto(s))
-		} else {
+		default:
 			resp.Snos = append(resp.Snos, snoBasic(s))
 		}
 	}

@@ -231,6 +231,14 @@ func TestDistributedEndToEnd(t *testing.T) {
 		r.Msg.Sno.Status != cnsv1.SnoStatus_SNO_STATUS_ARCHIVED || r.Msg.Sno.Hypothesis != first.Hypothesis {
 		t.Fatalf("GetSNO after ArchiveSNO: %v, %v", r, err)
 	}
+	// So do the listings, in either view (served from the same cache, one entry per view).
+	for _, view := range []cnsv1.SnoView{cnsv1.SnoView_SNO_VIEW_BASIC, cnsv1.SnoView_SNO_VIEW_FULL, cnsv1.SnoView_SNO_VIEW_BASIC} {
+		l, err := c.n.ListSNOs(context.Background(), authed(alpha, &cnsv1.ListSNOsRequest{PageSize: 50, View: view,
+			Status: cnsv1.SnoStatus_SNO_STATUS_ARCHIVED}))
+		if err != nil || len(l.Msg.Snos) != 1 || l.Msg.Snos[0].SnoId != sno || (len(l.Msg.Snos[0].Claims) > 0) != (view == cnsv1.SnoView_SNO_VIEW_FULL) {
+			t.Fatalf("ListSNOs of the archived SNO in view %v: %v, %v", view, l, err)
+		}
+	}
 	st, err := c.a.GetSystemStatus(context.Background(), authed(alpha, &cnsv1.GetSystemStatusRequest{}))
 	if err != nil {
 		t.Fatal(err)

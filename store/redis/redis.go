@@ -689,6 +689,19 @@ func (s *Store) UnfinishedJobs(ctx context.Context) ([]*cns.Job, error) {
 
 // ListSNOs implements cns.Store: trust descending, then id ascending.
 func (s *Store) ListSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, error) {
+	how := deepCopy
+	if f.Summary {
+		how = summary
+	}
+	return s.listSNOs(ctx, f, how)
+}
+
+// ViewSNOs implements cns.SNOViewer: ListSNOs handing out the store's own SNOs, whole.
+func (s *Store) ViewSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, error) {
+	return s.listSNOs(ctx, f, shared)
+}
+
+func (s *Store) listSNOs(ctx context.Context, f cns.SNOFilter, how snoCopy) ([]*cns.SNO, error) {
 	const op = "list snos"
 	if err := s.guard(ctx); err != nil {
 		return nil, wrap(op, err)
@@ -731,10 +744,6 @@ func (s *Store) ListSNOs(ctx context.Context, f cns.SNOFilter) ([]*cns.SNO, erro
 	ids := make([]string, len(members))
 	for i, m := range members {
 		ids[i] = m.Member.(string)
-	}
-	how := deepCopy
-	if f.Summary {
-		how = summary
 	}
 	snos, err := s.loadSNOs(ctx, f.Project, ids, how)
 	return slices.DeleteFunc(snos, func(s *cns.SNO) bool { return s == nil }), wrap(op, err)

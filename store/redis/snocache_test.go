@@ -197,4 +197,9 @@ func TestViewSNOSharesUntilChanged(t *testing.T) {
 	if _, err := a.ViewSNO(ctx, "p", "sno_missing"); cns.ErrorCode(err) != cns.ENOTFOUND {
 		t.Fatalf("a missing SNO: %v", err)
 	}
+	// ViewSNOs lists the same shared SNOs, whole even when a summary is asked for.
+	list, err := a.ViewSNOs(ctx, cns.SNOFilter{Project: "p", Limit: 10, Summary: true})
+	if err != nil || len(list) != 1 || list[0] != view() || len(list[0].Evidence) == 0 {
+		t.Fatalf("ViewSNOs: %+v, %v", list, err)
+	}
 }
