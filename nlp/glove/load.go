@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"gonum.org/v1/gonum/blas/blas32"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Vectors is a loaded GloVe table: words in frequency order, their vectors and norms. It is read-only
