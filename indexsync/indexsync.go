@@ -98,7 +98,7 @@ func (a *applier) created(project string, entries []*busv1.SnoEntry) {
 	defer a.mu.Unlock()
 	for _, e := range entries {
 		if !a.changes.Contains(project + "/" + e.GetId()) {
-			a.view.Observe(Replica(project, e))
+			a.view.Observe(FromEntry(project, e))
 		}
 	}
 }
@@ -135,8 +135,8 @@ func Entry(sno *cns.SNO) *busv1.SnoEntry {
 	return e
 }
 
-// Replica is the SNO an entry of project stands for, with the fields engine.Observe reads.
-func Replica(project string, e *busv1.SnoEntry) *cns.SNO {
+// FromEntry is the SNO an entry of project stands for, with the fields engine.Observe reads.
+func FromEntry(project string, e *busv1.SnoEntry) *cns.SNO {
 	s := &cns.SNO{ID: e.GetId(), Project: project, Status: cns.Status(e.GetStatus()), Trust: e.GetTrust(), Embedding: e.GetEmbedding(),
 		Source: e.GetSource(), Lineage: cns.Lineage{Parents: e.GetParents(), Generator: e.GetGenerator()}}
 	if n := e.GetCreatedAtUnixNano(); n != 0 {

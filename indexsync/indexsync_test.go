@@ -159,7 +159,7 @@ func TestEntryIsTheReplica(t *testing.T) {
 		if err := proto.Unmarshal(b, &e); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := indexsync.Replica("p", &e), engine.Replica(s); !reflect.DeepEqual(got, want) {
+		if got, want := indexsync.FromEntry("p", &e), engine.Replica(s); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: entry stands for\n%+v\nwant the replica\n%+v", s.ID, got, want)
 		}
 	}

@@ -351,9 +351,10 @@ func (w *Worker) ended(job *cns.Job) {
 
 // announce tells other processes about the new SNO so their index replicas follow. The announcements of
 // concurrent jobs are coalesced into one event per project (SnoChanged.more_sno_ids): one stream entry
-// for many SNOs, each with what a replica keeps of it (indexsync.Entry), so no process reads it back. It runs beside the handler, which
-// goes on to acknowledge its command without waiting for the event's round trip (Wait waits for the
-// announcements in flight). Failing to announce loses nothing: replicas rebuild from the store.
+// for many SNOs, each with what a replica keeps of it (indexsync.Entry), so no process reads it back.
+// It runs beside the handler, which goes on to acknowledge its command without waiting for the event's
+// round trip (Wait waits for the announcements in flight). Failing to announce loses nothing: replicas
+// rebuild from the store.
 func (w *Worker) announce(ctx context.Context, sno *cns.SNO) {
 	if w.pub == nil {
 		return

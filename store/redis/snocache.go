@@ -138,12 +138,12 @@ func (s *Store) decodeSNO(key string, b []byte, rev string, how snoCopy) (*cns.S
 		return nil, err
 	}
 	cached := sno
-	if how != shared {
+	if how == deepCopy {
 		cached = sno.Clone() // the caller may change sno
 	}
 	s.snos.entries.Add(key, cachedSNO{rev: rev, sum: sum, n: len(b), sno: cached})
 	if how == summary {
-		return sno.Summary(), nil
+		return sno.Summary(), nil // a copy
 	}
 	return sno, nil
 }
