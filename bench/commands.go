@@ -17,7 +17,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
 	"github.com/cns-dev/cns"
@@ -326,7 +325,12 @@ func runCNS(ctx context.Context, r *commandRunner, env *benchEnv, kind string, n
 		return throughput{}, err
 	}
 	defer pub.Close()
-	d := &dispatch.Dispatcher{Store: store, Publisher: pub, Log: zap.NewNop()}
+	log, closeLog, err := env.logger(r.name)
+	if err != nil {
+		return throughput{}, err
+	}
+	defer closeLog()
+	d := &dispatch.Dispatcher{Store: store, Publisher: pub, Log: log}
 	start := time.Now()
 	if err := parallel(n, enqueueWorkers, func(i int) error {
 		_, err := d.Accept(ctx, &cns.Job{Project: "bench", Kind: cns.JobIngestDocument, Document: &cns.DocumentInput{Text: "no-op"}})
@@ -356,7 +360,7 @@ func runCNS(ctx context.Context, r *commandRunner, env *benchEnv, kind string, n
 		// Before: only the cns.Store methods are visible, so the worker makes one store call per job.
 		st = struct{ cns.Store }{store}
 	}
-	w := worker.New(worker.Config{Concurrency: conc, MaxAttempts: 3, JobTimeout: time.Minute}, st, noopBuilder{kind}, announce, zap.NewNop())
+	w := worker.New(worker.Config{Concurrency: conc, MaxAttempts: 3, JobTimeout: time.Minute}, st, noopBuilder{kind}, announce, log)
 	var done, failed atomic.Int64
 	w.OnJobEnd = func(j *cns.Job) {
 		if j.State != cns.JobSucceeded {

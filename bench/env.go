@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
+	"github.com/cns-dev/cns/internal/logging"
 	"github.com/cns-dev/cns/internal/redistest"
 )
 
@@ -31,6 +35,23 @@ func startEnv() (*benchEnv, error) {
 		return nil, err
 	}
 	return &benchEnv{srv: srv, dir: dir}, nil
+}
+
+// logger is a logger as `cns serve` and `cns worker` run with by default (internal/logging: JSON at info,
+// sampled per message below warn), writing to a file of the run's directory: the CNS systems log what
+// the service logs — a line per job accepted and per job succeeded — and pay for it as the service does.
+// The caller closes the file.
+func (e *benchEnv) logger(name string) (*zap.Logger, func(), error) {
+	f, err := os.OpenFile(filepath.Join(e.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := logging.NewTo("info", "json", zapcore.Lock(f))
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return log, func() { _ = log.Sync(); f.Close() }, nil
 }
 
 func (e *benchEnv) close() {

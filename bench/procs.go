@@ -155,7 +155,7 @@ func startCNS(ctx context.Context, env []string, args ...string) (*proc, error) 
 	cmd := exec.Command(bin, append(args, "--addr", addr)...)
 	dir, _ := filepath.Abs("..") // nlp.models_dir and friends resolve against the repository
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "CNS_LOG_LEVEL=error"), env...)
+	cmd.Env = append(os.Environ(), env...) // logging as configured by default (info, sampled)
 	p := &proc{cmd: cmd, addr: addr, out: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	cmd.Stdout, cmd.Stderr = lockedWriter{p.mu, p.out}, lockedWriter{p.mu, p.out}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -160,10 +160,14 @@ func (w *Worker) handle(msg *message.Message) error {
 		return nil
 	}
 	ctx := msg.Context()
-	log := w.log.With(zap.String("project", cmd.Project), zap.String("job_id", cmd.JobId))
+	// fields are what each line of this job says. Not w.log.With, which encodes them for every job: the
+	// success line is sampled away under load (internal/logging), and the others are rare.
+	fields := func(more ...zap.Field) []zap.Field {
+		return append([]zap.Field{zap.String("project", cmd.Project), zap.String("job_id", cmd.JobId)}, more...)
+	}
 	job, err := w.store.GetJob(ctx, cmd.Project, cmd.JobId)
 	if cns.ErrorCode(err) == cns.ENOTFOUND {
-		log.Warn("command for unknown job dropped")
+		w.log.Warn("command for unknown job dropped", fields()...)
 		return nil
 	}
 	if err != nil {
@@ -216,8 +220,8 @@ func (w *Worker) handle(msg *message.Message) error {
 		// store's own timeouts bound the wait.
 		if err = w.store.CompleteJob(context.WithoutCancel(ctx), job, sno); err == nil {
 			w.engine.Observe(sno)
-			log.Info("job succeeded", zap.String("sno_id", sno.ID), zap.Float64("trust", sno.Trust),
-				zap.Stringer("status", sno.Status), zap.Int("attempt", job.Attempts))
+			w.log.Info("job succeeded", fields(zap.String("sno_id", sno.ID), zap.Float64("trust", sno.Trust),
+				zap.Stringer("status", sno.Status), zap.Int("attempt", job.Attempts))...)
 			w.ended(job)
 			w.announce(ctx, sno)
 			if w.AfterStore != nil {
@@ -231,12 +235,12 @@ func (w *Worker) handle(msg *message.Message) error {
 	code := cns.ErrorCode(err)
 	permanent := code == cns.EINVALID || code == cns.EFAILEDPRECOND || code == cns.ENOTFOUND
 	if !permanent && job.Attempts < w.cfg.MaxAttempts && ctx.Err() == nil {
-		log.Warn("job attempt failed; will retry", zap.Int("attempt", job.Attempts), zap.Error(err))
+		w.log.Warn("job attempt failed; will retry", fields(zap.Int("attempt", job.Attempts), zap.Error(err))...)
 		job.State = cns.JobQueued
 		job.Error = cns.ErrorMessage(err)
 		job.UpdatedAt = w.now().UTC()
 		if uerr := w.store.UpdateJob(ctx, job); uerr != nil {
-			log.Error("record failed attempt", zap.Error(uerr))
+			w.log.Error("record failed attempt", fields(zap.Error(uerr))...)
 		}
 		sleep(ctx, backoff(job.Attempts))
 		return err // nack: the bus redelivers
@@ -246,7 +250,7 @@ func (w *Worker) handle(msg *message.Message) error {
 		return errors.Join(err, ctx.Err())
 	}
 	if !permanent {
-		log.Warn("job attempts exhausted", zap.Int("attempts", job.Attempts), zap.Error(err))
+		w.log.Warn("job attempts exhausted", fields(zap.Int("attempts", job.Attempts), zap.Error(err))...)
 		reason := cns.ErrorMessage(err)
 		if code == cns.EINTERNAL {
 			reason = fmt.Sprintf("internal error after %d attempts", job.Attempts)
@@ -262,7 +266,7 @@ func (w *Worker) handle(msg *message.Message) error {
 	if uerr := w.store.UpdateJob(ctx, job); uerr != nil {
 		return fmt.Errorf("mark job failed: %w", uerr)
 	}
-	log.Info("job failed on its input", zap.String("code", code), zap.Error(err))
+	w.log.Info("job failed on its input", fields(zap.String("code", code), zap.Error(err))...)
 	w.ended(job)
 	return nil
 }

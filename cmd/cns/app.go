@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/cns-dev/cns"
 	"github.com/cns-dev/cns/auth"
@@ -30,6 +29,7 @@ import (
 	"github.com/cns-dev/cns/dispatch"
 	"github.com/cns-dev/cns/engine"
 	"github.com/cns-dev/cns/indexsync"
+	"github.com/cns-dev/cns/internal/logging"
 	"github.com/cns-dev/cns/pubsub"
 	"github.com/cns-dev/cns/registry"
 	"github.com/cns-dev/cns/server"
@@ -102,20 +102,8 @@ const (
 	devTokenFile  = "dev.token"
 )
 
-func newLogger(level, format string) (*zap.Logger, error) {
-	var lvl zapcore.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level: %w", err)
-	}
-	cfg := zap.NewProductionConfig()
-	if format == "console" {
-		cfg = zap.NewDevelopmentConfig()
-	}
-	cfg.Level = zap.NewAtomicLevelAt(lvl)
-	cfg.DisableStacktrace = true
-	cfg.Sampling = nil
-	return cfg.Build()
-}
+// newLogger is the process's logger: see internal/logging (lines below warn are sampled per message).
+func newLogger(level, format string) (*zap.Logger, error) { return logging.New(level, format) }
 
 func (m *Main) mode() Mode {
 	if m.Mode == "" {
