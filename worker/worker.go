@@ -220,8 +220,10 @@ func (w *Worker) handle(msg *message.Message) error {
 		// store's own timeouts bound the wait.
 		if err = w.store.CompleteJob(context.WithoutCancel(ctx), job, sno); err == nil {
 			w.engine.Observe(sno)
-			w.log.Info("job succeeded", fields(zap.String("sno_id", sno.ID), zap.Float64("trust", sno.Trust),
-				zap.Stringer("status", sno.Status), zap.Int("attempt", job.Attempts))...)
+			if ce := w.log.Check(zap.InfoLevel, "job succeeded"); ce != nil { // nil when sampled away
+				ce.Write(fields(zap.String("sno_id", sno.ID), zap.Float64("trust", sno.Trust),
+					zap.Stringer("status", sno.Status), zap.Int("attempt", job.Attempts))...)
+			}
 			w.ended(job)
 			w.announce(ctx, sno)
 			if w.AfterStore != nil {
