@@ -29,7 +29,6 @@ import (
 	"github.com/cns-dev/cns/dispatch"
 	"github.com/cns-dev/cns/engine"
 	"github.com/cns-dev/cns/indexsync"
-	"github.com/cns-dev/cns/internal/logging"
 	"github.com/cns-dev/cns/pubsub"
 	"github.com/cns-dev/cns/registry"
 	"github.com/cns-dev/cns/server"
@@ -101,9 +100,6 @@ const (
 	devSecretFile = "dev.secret"
 	devTokenFile  = "dev.token"
 )
-
-// newLogger is the process's logger: see internal/logging (lines below warn are sampled per message).
-func newLogger(level, format string) (*zap.Logger, error) { return logging.New(level, format) }
 
 func (m *Main) mode() Mode {
 	if m.Mode == "" {

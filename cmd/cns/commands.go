@@ -17,6 +17,7 @@ import (
 
 	"github.com/cns-dev/cns/auth"
 	"github.com/cns-dev/cns/configs"
+	"github.com/cns-dev/cns/internal/logging"
 )
 
 // loadConfig loads the configuration from --config (or CNS_CONFIG) and the environment, with flag
@@ -97,7 +98,7 @@ func runProcess(ctx context.Context, mode Mode, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.Log.Level, cfg.Log.Format)
+	log, err := logging.New(cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		return err
 	}

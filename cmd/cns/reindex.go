@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/cns-dev/cns"
+	"github.com/cns-dev/cns/internal/logging"
 	"github.com/cns-dev/cns/store/bolt"
 	redisstore "github.com/cns-dev/cns/store/redis"
 )
@@ -30,7 +31,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.Log.Level, cfg.Log.Format)
+	log, err := logging.New(cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		return err
 	}
