@@ -215,14 +215,15 @@ func (r *results) writeTargets(b *strings.Builder) {
 	api := fmt.Sprintf("api-%d", apiRate)
 	get, raw := med(api, "GetSNO", "p99 µs"), med(api, "redis GET (SNO key)", "p99 µs")
 	v := verdict(get <= 3*raw, !math.IsNaN(get))
+	medians := fmt.Sprintf("medians %s vs %s µs", fmtNum(med(api, "GetSNO", "p50 µs")), fmtNum(med(api, "redis GET (SNO key)", "p50 µs")))
 	switch floor := med(api, pacerAlone, "p99 µs"); {
 	case floor > stalledPacer:
 		// The pacer calling nothing is late by more than its slack in over 1% of its sends only when the
 		// machine stalled that often: every p99 of the run is then the stalls', whichever way the ratio
 		// falls, and a verdict would pass the VM's luck for a property of the API.
-		v = fmt.Sprintf("**inconclusive**: the machine stalled in over 1%% of this run (the pacer alone, calling nothing, had a p99 of %s µs), so both p99s are its stalls; medians %s vs %s µs", fmtNum(floor), fmtNum(med(api, "GetSNO", "p50 µs")), fmtNum(med(api, "redis GET (SNO key)", "p50 µs")))
+		v = fmt.Sprintf("**inconclusive**: the machine stalled in over 1%% of this run (the pacer alone, calling nothing, had a p99 of %s µs), so both p99s are its stalls; %s", fmtNum(floor), medians)
 	case floor >= raw/2:
-		v += fmt.Sprintf(" (both p99s are mostly this VM's stalls: the pacer alone had %s µs; medians %s vs %s µs)", fmtNum(floor), fmtNum(med(api, "GetSNO", "p50 µs")), fmtNum(med(api, "redis GET (SNO key)", "p50 µs")))
+		v += fmt.Sprintf(" (both p99s are mostly this VM's stalls: the pacer alone had %s µs; %s)", fmtNum(floor), medians)
 	}
 	p("| GetSNO p99 ≤ 3× raw Redis GET p99 at %d req/s | %s µs vs %s µs = %s | %s |\n", apiRate, fmtNum(get), fmtNum(raw), ratio(get, raw), v)
 	one, two := med("ingest", "cns serve + 1 worker", "docs/s"), med("ingest", "cns serve + 2 worker", "docs/s")
